@@ -1,0 +1,18 @@
+# gemma4_module(NAME DEPS ...): a static library gemma4_NAME from src/NAME/*.cpp.
+# Public headers live in include/gemma4/; headers private to the module sit beside its sources.
+# A module with no sources yet is an INTERFACE library, so the layering can be declared up front.
+function(gemma4_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB _srcs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/src/${name}/*.cpp")
+  if(_srcs)
+    add_library(gemma4_${name} STATIC ${_srcs})
+    target_include_directories(gemma4_${name} PUBLIC "${PROJECT_SOURCE_DIR}/include"
+                                              PRIVATE "${PROJECT_SOURCE_DIR}/src")
+    target_link_libraries(gemma4_${name} PUBLIC ${ARG_DEPS})
+    target_compile_options(gemma4_${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  else()
+    add_library(gemma4_${name} INTERFACE)
+    target_include_directories(gemma4_${name} INTERFACE "${PROJECT_SOURCE_DIR}/include")
+    target_link_libraries(gemma4_${name} INTERFACE ${ARG_DEPS})
+  endif()
+endfunction()
