@@ -2,12 +2,20 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "gemma4/runtime.h"
 
 namespace gemma4::cli {
 namespace {
 
 void Setup(CLI::App& app) {
-  app.callback([] { std::cout << "gemma4-ort 0.1.0\n"; });
+  app.callback([] {
+    std::cout << "gemma4-ort 0.1.0\n";
+    const OrtInfo& ort = GetOrtInfo();
+    std::cout << "ONNX Runtime " << ort.version << " (" << ort.library_path << "), C API " << ort.api_version << "\n";
+    std::cout << "providers:";
+    for (const auto& p : ort.providers) std::cout << ' ' << p;
+    std::cout << '\n';
+  });
 }
 
 const bool kRegistered = RegisterCommand({"version", "Print the version of gemma4 and of ONNX Runtime", Setup});

@@ -1,0 +1,129 @@
+// The ONNX Runtime layer: the two sessions of a package (embedding graph and decoder graph),
+// what they were discovered to take and return, and one forward step over a KV cache.
+// No ONNX Runtime type appears here; see src/runtime/ for the wrappers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gemma4/package.h"
+
+namespace gemma4 {
+
+// Which ONNX Runtime this process loaded, and what it can do.
+struct OrtInfo {
+  std::string version;        // "1.30.0"
+  std::string library_path;   // the shared object actually mapped
+  int api_version = 0;        // the C API version we requested (from the headers we built with)
+  std::vector<std::string> providers;  // "CPUExecutionProvider", "CUDAExecutionProvider", ...
+};
+// Loads the ONNX Runtime API on first use; throws Error(kRuntime) when the library is too old.
+const OrtInfo& GetOrtInfo();
+
+enum class TensorType { kFloat32, kFloat16, kBFloat16, kInt64, kInt32, kBool, kUint8, kInt8, kOther };
+std::string_view TensorTypeName(TensorType type);
+size_t TensorTypeSize(TensorType type);
+
+// A graph input or output as the session declares it.
+struct TensorSpec {
+  std::string name;
+  TensorType type = TensorType::kOther;
+  std::vector<int64_t> shape;           // -1 where symbolic
+  std::vector<std::string> dim_names;   // symbolic names where known, "" for numeric dims
+  std::string ShapeString() const;      // "[batch_size, sequence_length, 1536]"
+};
+
+// One layer that owns a KV cache: past_key_values.N.{key,value} in, present.N.{key,value} out.
+struct KvLayerSpec {
+  int index = 0;  // N
+  TensorSpec past_key, past_value;
+  std::string present_key, present_value;
+  int64_t num_heads = 0;  // dim 1 of the cache
+  int64_t head_dim = 0;   // dim 3 of the cache
+  TensorType type = TensorType::kFloat32;
+  // Bytes one cached token takes in this layer (keys + values).
+  uint64_t BytesPerToken() const { return 2ull * num_heads * head_dim * TensorTypeSize(type); }
+};
+
+struct EmbedIo {
+  TensorSpec input_ids;
+  TensorSpec inputs_embeds;
+  std::optional<TensorSpec> per_layer_inputs;
+  std::vector<TensorSpec> inputs, outputs;  // everything, in session order
+};
+
+struct DecoderIo {
+  TensorSpec inputs_embeds;
+  std::optional<TensorSpec> per_layer_inputs;
+  TensorSpec attention_mask;
+  std::optional<TensorSpec> position_ids;
+  std::optional<TensorSpec> num_logits_to_keep;
+  TensorSpec logits;
+  std::vector<KvLayerSpec> kv_layers;  // sorted by index
+  std::vector<TensorSpec> inputs, outputs;
+  int64_t vocab_size = 0;  // last dim of logits
+  uint64_t KvBytesPerToken() const;
+};
+
+struct RuntimeOptions {
+  int threads = 0;                       // intra-op threads; 0 lets ONNX Runtime pick (one per core)
+  std::string device = "cpu";            // decoder: "cpu" or "cuda"
+  std::string embed_device = "cpu";      // embedding graph; "cpu" keeps the big tables off the GPU
+  int graph_optimization_level = 99;     // 0 none, 1 basic, 2 extended, 99 all
+  size_t max_context = 0;                // 0: the model's max_position_embeddings
+  size_t prefill_chunk = 0;              // 0: the whole prompt in one decoder call
+  bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
+  std::string profile_prefix = "gemma4_profile";
+};
+
+// Checks `device` names an available provider; throws Error(kUnsupported) naming the loaded
+// library and its providers when it does not ("cuda" on a CPU-only build).
+void CheckDeviceAvailable(const std::string& device);
+
+class KvState;
+
+// Both sessions of a package. Immutable after construction and safe to share between threads:
+// every call takes the per-conversation KvState it works on.
+class Runtime {
+ public:
+  Runtime(const Package& package, const RuntimeOptions& options);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const EmbedIo& embed_io() const;
+  const DecoderIo& decoder_io() const;
+  const RuntimeOptions& options() const;
+  size_t max_context() const;  // effective limit on cached + new tokens
+
+  // A fresh, empty cache for one conversation.
+  std::unique_ptr<KvState> NewState() const;
+
+  // Runs `ids` through the embedding graph and the decoder on top of `state`, appending them
+  // to the cache. Returns the logits of the last `logits_to_keep` positions as float32, row-major
+  // [logits_to_keep, vocab], valid until the next Forward on `state`.
+  // Throws Error(kLimit) when the context would exceed max_context(); the state is unchanged then.
+  std::span<const float> Forward(KvState& state, std::span<const int32_t> ids, size_t logits_to_keep = 1) const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The KV cache of one conversation and the tokens it holds.
+class KvState {
+ public:
+  virtual ~KvState() = default;
+  virtual size_t length() const = 0;                    // tokens in the cache
+  virtual const std::vector<int32_t>& tokens() const = 0;
+  // Drops everything after the first `length` tokens (no-op when already that short).
+  virtual void Truncate(size_t length) = 0;
+  virtual std::unique_ptr<KvState> Clone() const = 0;   // deep copy (costly: copies the cache)
+};
+
+}  // namespace gemma4

@@ -1,0 +1,133 @@
+// `gemma4 info`: what is inside a package, what the sessions were discovered to take, and how much
+// memory each graph needs for a given context, so a user can see whether the decoder fits a GPU.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "cli/flags.h"
+#include "gemma4/describe.h"
+
+namespace gemma4::cli {
+namespace {
+
+struct InfoFlags {
+  ModelFlags model;
+  bool json = false;
+  bool no_session = false;
+};
+
+std::string Bytes(uint64_t b) {
+  char buf[48];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  return buf;
+}
+
+std::string Shape(const nlohmann::json& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += shape[i].is_string() ? shape[i].get<std::string>() : std::to_string(shape[i].get<int64_t>());
+  }
+  return s + "]";
+}
+
+void PrintTensors(const char* title, const nlohmann::json& list) {
+  std::printf("    %s:\n", title);
+  for (const auto& t : list) {
+    std::printf("      %-32s %-8s %s\n", t["name"].get<std::string>().c_str(), t["type"].get<std::string>().c_str(),
+                Shape(t["shape"]).c_str());
+  }
+}
+
+void PrintText(const nlohmann::json& j) {
+  if (j.contains("onnxruntime")) {
+    std::printf("ONNX Runtime %s (%s)\n", j["onnxruntime"]["version"].get<std::string>().c_str(),
+                j["onnxruntime"]["library"].get<std::string>().c_str());
+  }
+  std::printf("package  %s\n", j["path"].get<std::string>().c_str());
+  std::printf("layout   %s, dtype %s (available: %s)\n", j["layout"].get<std::string>().c_str(),
+              j["dtype"].get<std::string>().c_str(), j["available_dtypes"].dump().c_str());
+  const auto& c = j["config"];
+  std::printf("model    %s: %lld layers (%lld KV-shared), hidden %lld, heads %lld/%lld kv, head dim %lld/%lld (sliding/full), "
+              "vocab %lld, sliding window %lld, max positions %lld\n",
+              c["model_type"].get<std::string>().c_str(), c["num_hidden_layers"].get<long long>(),
+              c["num_kv_shared_layers"].get<long long>(), c["hidden_size"].get<long long>(),
+              c["num_attention_heads"].get<long long>(), c["num_key_value_heads"].get<long long>(),
+              c["head_dim"].get<long long>(), c["global_head_dim"].get<long long>(), c["vocab_size"].get<long long>(),
+              c["sliding_window"].get<long long>(), c["max_position_embeddings"].get<long long>());
+  std::printf("eos ids  %s\n", j["generation"]["eos_token_ids"].dump().c_str());
+  std::printf("files    %s, %s, chat template: %s\n", j["files"]["tokenizer_json"].get<std::string>().c_str(),
+              j["files"]["tokenizer_config_json"].is_null() ? "(no tokenizer_config.json)"
+                                                            : j["files"]["tokenizer_config_json"].get<std::string>().c_str(),
+              j["files"]["chat_template"].is_null() ? "(none)" : j["files"]["chat_template"].get<std::string>().c_str());
+  for (const char* name : {"embed", "decoder"}) {
+    const auto& g = j["graphs"][name];
+    std::printf("\n%s graph  %s  weights %s", name, g["file"].get<std::string>().c_str(),
+                Bytes(g["weight_bytes"].get<uint64_t>()).c_str());
+    if (g.contains("device")) std::printf("  device %s", g["device"].get<std::string>().c_str());
+    std::printf("\n");
+    for (const auto& f : g["external_data"]) {
+      std::printf("    sidecar %s (%s)\n", f["file"].get<std::string>().c_str(), Bytes(f["bytes"].get<uint64_t>()).c_str());
+    }
+    std::string ops;
+    for (const auto& op : g["op_types"]) ops += (ops.empty() ? "" : " ") + op.get<std::string>();
+    std::printf("    ops: %s\n", ops.c_str());
+    if (g.contains("inputs")) {
+      PrintTensors("inputs", g["inputs"]);
+      PrintTensors("outputs", g["outputs"]);
+    }
+  }
+  if (!j.contains("discovery")) return;
+  const auto& d = j["discovery"];
+  std::printf("\ndiscovered: per_layer_inputs %s, position_ids %s, num_logits_to_keep %s, logits %s x %lld\n",
+              d["per_layer_inputs"].get<bool>() ? "yes" : "no", d["position_ids"].get<bool>() ? "yes" : "no",
+              d["num_logits_to_keep"].get<bool>() ? "yes" : "no", d["logits_type"].get<std::string>().c_str(),
+              d["vocab_size"].get<long long>());
+  std::printf("KV cache: %zu layers own a cache", d["kv_layers"].size());
+  if (!d["kv_shared_layers"].is_null()) std::printf(", %lld share one", d["kv_shared_layers"].get<long long>());
+  std::printf("\n");
+  for (const auto& l : d["kv_layers"]) {
+    std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
+                l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),
+                l["type"].get<std::string>().c_str(), Bytes(l["bytes_per_token"].get<uint64_t>()).c_str());
+  }
+  const auto& m = j["memory"];
+  std::printf("\nmemory for %llu tokens of context (KV %s/token):\n", m["context"].get<unsigned long long>(),
+              Bytes(m["kv_bytes_per_token"].get<uint64_t>()).c_str());
+  std::printf("    embed   on %-4s  weights %s\n", m["embed"]["device"].get<std::string>().c_str(),
+              Bytes(m["embed"]["weight_bytes"].get<uint64_t>()).c_str());
+  std::printf("    decoder on %-4s  weights %s + KV cache %s + logits %s = %s\n",
+              m["decoder"]["device"].get<std::string>().c_str(), Bytes(m["decoder"]["weight_bytes"].get<uint64_t>()).c_str(),
+              Bytes(m["decoder"]["kv_cache_bytes"].get<uint64_t>()).c_str(),
+              Bytes(m["decoder"]["logits_bytes"].get<uint64_t>()).c_str(),
+              Bytes(m["decoder"]["total_bytes"].get<uint64_t>()).c_str());
+  std::printf("    (%s)\n", m["note"].get<std::string>().c_str());
+}
+
+void Setup(CLI::App& app) {
+  auto flags = std::make_shared<InfoFlags>();
+  AddModelFlags(app, flags->model);
+  app.add_flag("--json", flags->json, "Print one JSON object (schema: docs/INFO_JSON.md)");
+  app.add_flag("--no-session", flags->no_session, "Only read the files; do not create ONNX Runtime sessions");
+  app.callback([flags] {
+    Package package = OpenModelPackage(flags->model);
+    std::unique_ptr<Runtime> runtime;
+    if (!flags->no_session) {
+      // The memory plan is for -c tokens; the sessions themselves need no context limit.
+      RuntimeOptions options = flags->model.runtime;
+      runtime = std::make_unique<Runtime>(package, options);
+    }
+    nlohmann::json j = DescribeModel(package, runtime.get(), flags->model.runtime.max_context);
+    if (flags->json) std::cout << j.dump() << '\n';
+    else PrintText(j);
+  });
+}
+
+const bool kRegistered =
+    RegisterCommand({"info", "Show a package's files, configs, discovered graph I/O and memory plan", Setup});
+
+}  // namespace
+}  // namespace gemma4::cli

@@ -1,0 +1,328 @@
+// Protobuf wire-format walk over a memory-mapped .onnx file. Field numbers follow onnx.proto3
+// (ModelProto.graph = 7, GraphProto.node = 1 / initializer = 5 / input = 11 / output = 12, ...).
+#include "package/onnx_proto.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <string_view>
+
+#include "gemma4/error.h"
+
+namespace gemma4::onnx {
+namespace {
+
+constexpr int kMaxGraphDepth = 16;  // subgraphs (If/Loop bodies) nest; bound the recursion
+
+// A read-only mapping of a whole file; unmapped on destruction.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(ErrorKind::kNotFound, path.string() + ": cannot open (missing file?)");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      ::close(fd);
+      throw Error(ErrorKind::kRuntime, path.string() + ": cannot stat");
+    }
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      ::close(fd);
+      if (p == MAP_FAILED) throw Error(ErrorKind::kRuntime, path.string() + ": cannot map into memory");
+      data_ = static_cast<const uint8_t*>(p);
+    } else {
+      ::close(fd);
+    }
+  }
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Thrown inside the walk; converted to gemma4::Error with the file name at the top.
+struct WireError {
+  size_t offset;
+  std::string what;
+};
+
+// A view of one length-delimited message; `base` is its offset in the file for error messages.
+struct Reader {
+  const uint8_t* p;
+  const uint8_t* end;
+  const uint8_t* file_begin;
+
+  bool done() const { return p >= end; }
+  size_t offset() const { return static_cast<size_t>(p - file_begin); }
+
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p >= end) throw WireError{offset(), "truncated varint"};
+      uint8_t b = *p++;
+      v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    throw WireError{offset(), "varint longer than 10 bytes"};
+  }
+
+  // Reads a tag; returns false at the end of the message.
+  bool Tag(uint32_t& field, uint32_t& wire) {
+    if (done()) return false;
+    uint64_t tag = Varint();
+    field = static_cast<uint32_t>(tag >> 3);
+    wire = static_cast<uint32_t>(tag & 7);
+    if (field == 0) throw WireError{offset(), "field number 0"};
+    return true;
+  }
+
+  Reader Sub() {
+    uint64_t len = Varint();
+    if (len > static_cast<uint64_t>(end - p)) {
+      throw WireError{offset(), "length " + std::to_string(len) + " runs past the end of the data (truncated file?)"};
+    }
+    Reader r{p, p + len, file_begin};
+    p += len;
+    return r;
+  }
+
+  std::string_view Bytes() {
+    Reader r = Sub();
+    return {reinterpret_cast<const char*>(r.p), static_cast<size_t>(r.end - r.p)};
+  }
+
+  void Skip(uint32_t wire) {
+    switch (wire) {
+      case 0: Varint(); return;
+      case 1: Advance(8); return;
+      case 2: Sub(); return;
+      case 5: Advance(4); return;
+      default: throw WireError{offset(), "unsupported wire type " + std::to_string(wire)};
+    }
+  }
+
+  void Advance(size_t n) {
+    if (n > static_cast<size_t>(end - p)) throw WireError{offset(), "truncated fixed-size field"};
+    p += n;
+  }
+};
+
+size_t ElementSize(int32_t t) {
+  switch (t) {
+    case 1: case 6: case 12: return 4;    // float, int32, uint32
+    case 7: case 11: case 13: return 8;   // int64, double, uint64
+    case 10: case 16: case 4: case 5: return 2;  // float16, bfloat16, uint16, int16
+    case 2: case 3: case 9: return 1;     // uint8, int8, bool
+    default: return 0;
+  }
+}
+
+ValueInfo ReadValueInfo(Reader r) {
+  ValueInfo info;
+  uint32_t f, w;
+  while (r.Tag(f, w)) {
+    if (f == 1 && w == 2) {
+      info.name = std::string(r.Bytes());
+    } else if (f == 2 && w == 2) {  // TypeProto
+      Reader type = r.Sub();
+      while (type.Tag(f, w)) {
+        if (f == 1 && w == 2) {  // tensor_type
+          Reader tensor = type.Sub();
+          while (tensor.Tag(f, w)) {
+            if (f == 1 && w == 0) {
+              info.elem_type = static_cast<int32_t>(tensor.Varint());
+            } else if (f == 2 && w == 2) {  // TensorShapeProto
+              Reader shape = tensor.Sub();
+              while (shape.Tag(f, w)) {
+                if (f == 1 && w == 2) {
+                  Reader dim = shape.Sub();
+                  int64_t value = -1;
+                  std::string param;
+                  while (dim.Tag(f, w)) {
+                    if (f == 1 && w == 0) value = static_cast<int64_t>(dim.Varint());
+                    else if (f == 2 && w == 2) param = std::string(dim.Bytes());
+                    else dim.Skip(w);
+                  }
+                  info.dims.push_back(param.empty() ? value : -1);
+                  info.dim_params.push_back(param);
+                } else {
+                  shape.Skip(w);
+                }
+              }
+            } else {
+              tensor.Skip(w);
+            }
+          }
+        } else {
+          type.Skip(w);
+        }
+      }
+    } else {
+      r.Skip(w);
+    }
+  }
+  return info;
+}
+
+struct Walker {
+  ModelSummary& out;
+  std::set<std::string> ops;
+
+  void Tensor(Reader r) {
+    std::string name;
+    int32_t data_type = 0;
+    uint64_t count_dims = 1;
+    bool any_dims = false;
+    bool external = false;
+    uint64_t inline_bytes = 0;
+    ExternalRef ref;
+    uint32_t f, w;
+    while (r.Tag(f, w)) {
+      if (f == 1) {  // dims, packed or not
+        if (w == 2) {
+          Reader packed = r.Sub();
+          while (!packed.done()) count_dims *= packed.Varint(), any_dims = true;
+        } else {
+          count_dims *= r.Varint();
+          any_dims = true;
+        }
+      } else if (f == 2 && w == 0) {
+        data_type = static_cast<int32_t>(r.Varint());
+      } else if (f == 8 && w == 2) {
+        name = std::string(r.Bytes());
+      } else if (f == 9 && w == 2) {  // raw_data
+        inline_bytes += r.Bytes().size();
+      } else if ((f == 4 || f == 5 || f == 7 || f == 10 || f == 11) && w == 2) {  // packed typed data
+        inline_bytes += r.Bytes().size();
+      } else if (f == 13 && w == 2) {  // external_data entry
+        Reader kv = r.Sub();
+        std::string key, value;
+        while (kv.Tag(f, w)) {
+          if (f == 1 && w == 2) key = std::string(kv.Bytes());
+          else if (f == 2 && w == 2) value = std::string(kv.Bytes());
+          else kv.Skip(w);
+        }
+        try {
+          if (key == "location") ref.location = value;
+          else if (key == "offset") ref.offset = std::stoull(value);
+          else if (key == "length") ref.length = std::stoull(value);
+        } catch (const std::exception&) {
+          throw WireError{kv.offset(), "external_data '" + key + "' is not a number: '" + value + "'"};
+        }
+      } else if (f == 14 && w == 0) {
+        external = r.Varint() == 1;
+      } else {
+        r.Skip(w);
+      }
+    }
+    out.initializer_count++;
+    if (external) {
+      ref.tensor = name;
+      if (ref.length == 0 && any_dims) ref.length = count_dims * ElementSize(data_type);
+      out.external.push_back(std::move(ref));
+    } else {
+      out.inline_bytes += inline_bytes;
+    }
+  }
+
+  void Attribute(Reader r, int depth) {
+    uint32_t f, w;
+    while (r.Tag(f, w)) {
+      if ((f == 5 || f == 10) && w == 2) Tensor(r.Sub());           // t, tensors
+      else if ((f == 6 || f == 11) && w == 2) Graph(r.Sub(), depth + 1, false);  // g, graphs
+      else r.Skip(w);
+    }
+  }
+
+  void Node(Reader r, int depth) {
+    std::string op, domain;
+    uint32_t f, w;
+    while (r.Tag(f, w)) {
+      if (f == 4 && w == 2) op = std::string(r.Bytes());
+      else if (f == 7 && w == 2) domain = std::string(r.Bytes());
+      else if (f == 5 && w == 2) Attribute(r.Sub(), depth);
+      else r.Skip(w);
+    }
+    ops.insert((domain == "ai.onnx" ? std::string() : domain) + ":" + op);
+  }
+
+  void Graph(Reader r, int depth, bool top) {
+    if (depth > kMaxGraphDepth) throw WireError{r.offset(), "subgraphs nested deeper than 16"};
+    uint32_t f, w;
+    while (r.Tag(f, w)) {
+      if (f == 1 && w == 2) Node(r.Sub(), depth);
+      else if (f == 5 && w == 2) Tensor(r.Sub());
+      else if (f == 15 && w == 2) {  // sparse_initializer: values (1) and indices (2) are tensors
+        Reader sparse = r.Sub();
+        while (sparse.Tag(f, w)) {
+          if ((f == 1 || f == 2) && w == 2) Tensor(sparse.Sub());
+          else sparse.Skip(w);
+        }
+      } else if (top && f == 11 && w == 2) out.inputs.push_back(ReadValueInfo(r.Sub()));
+      else if (top && f == 12 && w == 2) out.outputs.push_back(ReadValueInfo(r.Sub()));
+      else r.Skip(w);
+    }
+  }
+};
+
+}  // namespace
+
+ModelSummary ReadModelSummary(const std::filesystem::path& path) {
+  MappedFile file(path);
+  if (file.size() == 0) throw Error(ErrorKind::kCorrupt, path.string() + ": empty file, not an ONNX model");
+  ModelSummary summary;
+  Walker walker{summary, {}};
+  bool saw_graph = false;
+  try {
+    Reader model{file.data(), file.data() + file.size(), file.data()};
+    uint32_t f, w;
+    while (model.Tag(f, w)) {
+      if (f == 7 && w == 2) {
+        walker.Graph(model.Sub(), 0, true);
+        saw_graph = true;
+      } else {
+        model.Skip(w);
+      }
+    }
+  } catch (const WireError& e) {
+    throw Error(ErrorKind::kCorrupt, path.string() + ": not a valid ONNX model (byte " + std::to_string(e.offset) +
+                                         ": " + e.what + ")");
+  }
+  if (!saw_graph) throw Error(ErrorKind::kCorrupt, path.string() + ": not a valid ONNX model (no graph)");
+  summary.op_types.assign(walker.ops.begin(), walker.ops.end());
+  return summary;
+}
+
+const char* ElementTypeName(int32_t t) {
+  switch (t) {
+    case 1: return "float32";
+    case 2: return "uint8";
+    case 3: return "int8";
+    case 4: return "uint16";
+    case 5: return "int16";
+    case 6: return "int32";
+    case 7: return "int64";
+    case 8: return "string";
+    case 9: return "bool";
+    case 10: return "float16";
+    case 11: return "float64";
+    case 12: return "uint32";
+    case 13: return "uint64";
+    case 16: return "bfloat16";
+    default: return "unknown";
+  }
+}
+
+}  // namespace gemma4::onnx

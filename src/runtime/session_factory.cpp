@@ -1,0 +1,69 @@
+// Session options: threads, optimisation level, profiling, and provider selection that fails
+// clearly when the loaded ONNX Runtime lacks the provider asked for.
+#include "runtime/session_factory.h"
+
+#include <algorithm>
+
+#include "gemma4/error.h"
+#include "gemma4/log.h"
+
+namespace gemma4 {
+
+namespace {
+
+std::string ProviderFor(const std::string& device) {
+  if (device == "cpu") return "CPUExecutionProvider";
+  if (device == "cuda") return "CUDAExecutionProvider";
+  throw Error(ErrorKind::kInvalidArgument, "unknown device '" + device + "' (expected cpu or cuda)");
+}
+
+GraphOptimizationLevel OptimizationLevel(int level) {
+  switch (level) {
+    case 0: return ORT_DISABLE_ALL;
+    case 1: return ORT_ENABLE_BASIC;
+    case 2: return ORT_ENABLE_EXTENDED;
+    case 99: return ORT_ENABLE_ALL;
+    default:
+      throw Error(ErrorKind::kInvalidArgument,
+                  "graph optimization level must be 0, 1, 2 or 99, got " + std::to_string(level));
+  }
+}
+
+}  // namespace
+
+void CheckDeviceAvailable(const std::string& device) {
+  const std::string provider = ProviderFor(device);
+  const OrtInfo& info = GetOrtInfo();
+  if (std::find(info.providers.begin(), info.providers.end(), provider) != info.providers.end()) return;
+  std::string have;
+  for (const auto& p : info.providers) have += (have.empty() ? "" : ", ") + p;
+  throw Error(ErrorKind::kUnsupported,
+              "device '" + device + "' needs the " + provider + ", but the loaded ONNX Runtime " + info.version +
+                  " (" + info.library_path + ") only has: " + have +
+                  ". Install a CUDA build of ONNX Runtime and point ONNXRUNTIME_ROOT at it, or use --device cpu");
+}
+
+Ort::Session CreateSession(const std::filesystem::path& onnx, const std::string& device, const RuntimeOptions& options) {
+  CheckDeviceAvailable(device);
+  try {
+    Ort::SessionOptions so;
+    if (options.threads > 0) so.SetIntraOpNumThreads(options.threads);
+    so.SetInterOpNumThreads(1);
+    so.SetExecutionMode(ORT_SEQUENTIAL);
+    so.SetGraphOptimizationLevel(OptimizationLevel(options.graph_optimization_level));
+    if (options.profile) so.EnableProfiling((options.profile_prefix + "_" + onnx.stem().string()).c_str());
+    if (device == "cuda") {
+      OrtCUDAProviderOptionsV2* cuda = nullptr;
+      Ort::ThrowOnError(Ort::GetApi().CreateCUDAProviderOptions(&cuda));
+      std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> guard(
+          cuda, Ort::GetApi().ReleaseCUDAProviderOptions);
+      so.AppendExecutionProvider_CUDA_V2(*cuda);
+    }
+    Log(LogLevel::kDebug, "creating session for " + onnx.string() + " on " + device);
+    return Ort::Session(OrtEnv(), onnx.c_str(), so);
+  } catch (const Ort::Exception& e) {
+    throw Error(ErrorKind::kRuntime, onnx.string() + ": ONNX Runtime could not load the graph: " + e.what());
+  }
+}
+
+}  // namespace gemma4
