@@ -45,3 +45,48 @@ Package OpenModelPackage(const ModelFlags& flags) {
 }
 
 }  // namespace gemma4::cli
+
+#include <random>
+
+#include "gemma4/model.h"
+#include "gemma4/sampling.h"
+
+namespace gemma4::cli {
+
+void AddSamplingFlags(CLI::App& app, SamplingFlags& f) {
+  app.add_option("-n,--n-predict", f.max_new_tokens, "Maximum new tokens (0: until the context is full)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  f.temp_opt = app.add_option("--temp", f.temperature, "Temperature; 0 is greedy (default: generation_config.json)")
+                   ->check(CLI::NonNegativeNumber);
+  f.top_k_opt = app.add_option("--top-k", f.top_k, "Keep the K most likely tokens; 0 is off (default: generation_config.json)")
+                    ->check(CLI::NonNegativeNumber);
+  f.top_p_opt = app.add_option("--top-p", f.top_p, "Nucleus sampling mass in (0, 1] (default: generation_config.json)");
+  f.min_p_opt = app.add_option("--min-p", f.min_p, "Drop tokens below min-p times the top probability");
+  f.typical_opt = app.add_option("--typical-p", f.typical_p, "Locally typical sampling mass in (0, 1]");
+  f.repeat_opt = app.add_option("--repeat-penalty", f.repeat_penalty, "Repetition penalty (1 is off)");
+  app.add_option("--presence-penalty", f.presence_penalty, "OpenAI presence penalty in [-2, 2]");
+  app.add_option("--frequency-penalty", f.frequency_penalty, "OpenAI frequency penalty in [-2, 2]");
+  f.seed_opt = app.add_option("-s,--seed", f.seed, "RNG seed; the same seed gives the same text (default: random)");
+  app.add_option("--stop", f.stop, "Stop when this text appears (not printed); repeatable")->take_all();
+  app.add_flag("--ignore-eos", f.ignore_eos, "Keep generating past end-of-sequence tokens");
+}
+
+SamplingParams ResolveSampling(const SamplingFlags& f, const Model& model) {
+  SamplingParams p = SamplingParamsFromGenerationConfig(model.package().generation.sampling);
+  if (f.temp_opt->count()) {
+    p.temperature = f.temperature;
+    if (f.temperature > 0) p.do_sample = true;
+  }
+  if (f.top_k_opt->count()) p.top_k = f.top_k;
+  if (f.top_p_opt->count()) p.top_p = f.top_p;
+  if (f.min_p_opt->count()) p.min_p = f.min_p;
+  if (f.typical_opt->count()) p.typical_p = f.typical_p;
+  if (f.repeat_opt->count()) p.repetition_penalty = f.repeat_penalty;
+  p.presence_penalty = f.presence_penalty;
+  p.frequency_penalty = f.frequency_penalty;
+  p.seed = f.seed_opt->count() ? f.seed : std::random_device{}();
+  p.Validate();
+  return p;
+}
+
+}  // namespace gemma4::cli

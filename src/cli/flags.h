@@ -27,3 +27,36 @@ std::string DemoModelPath();
 Package OpenModelPackage(const ModelFlags& flags);
 
 }  // namespace gemma4::cli
+
+namespace gemma4 {
+struct SamplingParams;
+class Model;
+}  // namespace gemma4
+
+namespace gemma4::cli {
+
+// Sampling and stopping flags shared by run, chat and (as defaults) serve. Values the user did
+// not give come from the package's generation_config.json.
+struct SamplingFlags {
+  int max_new_tokens = 256;
+  float temperature = 1.0f;
+  int top_k = 0;
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  float typical_p = 1.0f;
+  float repeat_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  CLI::Option *temp_opt = nullptr, *top_k_opt = nullptr, *top_p_opt = nullptr, *min_p_opt = nullptr,
+              *typical_opt = nullptr, *repeat_opt = nullptr, *seed_opt = nullptr;
+};
+
+void AddSamplingFlags(CLI::App& app, SamplingFlags& flags);
+
+// generation_config.json defaults, then every flag the user gave.
+SamplingParams ResolveSampling(const SamplingFlags& flags, const Model& model);
+
+}  // namespace gemma4::cli

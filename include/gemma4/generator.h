@@ -1,0 +1,95 @@
+// Generation over one conversation's KV cache (the onnxruntime-genai split: Model is shared and
+// immutable, a Session owns one conversation's state, Generate runs the token loop).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gemma4/model.h"
+#include "gemma4/sampling.h"
+
+namespace gemma4 {
+
+enum class StopReason { kEos, kLength, kStop, kCancelled };
+std::string_view StopReasonName(StopReason reason);  // "eos", "length", "stop", "cancelled"
+
+struct GenerateOptions {
+  size_t max_new_tokens = 256;        // 0: until the context is full
+  SamplingParams sampling;            // see sampling.h; temperature 0 or do_sample false is greedy
+  std::vector<std::string> stop;      // stop strings, matched across token boundaries, never emitted
+  bool ignore_eos = false;            // keep going past eos_token_id (up to max_new_tokens)
+  // Called on the generating thread with each new piece of clean UTF-8 text (possibly empty, e.g.
+  // while a multi-byte character or a possible stop string is held back) and the token that
+  // produced it. Return false to stop (StopReason::kCancelled).
+  std::function<bool(std::string_view text, int32_t token)> on_token;
+  // Polled between steps; set from any thread to stop (StopReason::kCancelled).
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct Timings {
+  double load_ms = 0;     // the model's load time
+  double prefill_ms = 0;  // prompt processing, up to the first sampled token
+  double decode_ms = 0;   // every later step
+  size_t prompt_tokens = 0;      // tokens in the prompt
+  size_t prefilled_tokens = 0;   // of which actually run (the rest came from the cache)
+  size_t generated_tokens = 0;
+};
+
+struct GenerationResult {
+  std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> output_ids;  // generated ids; ends with the EOS id when generation stopped on one
+  std::string text;                 // the decoded answer: no EOS text, no stop string
+  StopReason stop_reason = StopReason::kLength;
+  size_t reused_tokens = 0;         // prompt tokens served from the cache of earlier turns
+  Timings timings;
+};
+
+// One conversation: owns a KV cache and the tokens it holds. Not thread-safe; use one Session
+// per concurrent conversation (they may share the Model).
+class Session {
+ public:
+  explicit Session(std::shared_ptr<const Model> model);
+  ~Session();
+
+  // Generates a continuation of `prompt_ids`. The cache keeps whatever prefix it shares with
+  // the prompt (multi-turn reuse) and drops the rest, so a new turn prefills only new tokens.
+  GenerationResult Generate(std::span<const int32_t> prompt_ids, const GenerateOptions& options);
+
+  void Reset();                                  // forget the cache
+  const std::vector<int32_t>& cached_tokens() const;
+  const Model& model() const { return *model_; }
+  KvState& kv_state() { return *state_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<KvState> state_;
+};
+
+// A multi-turn chat over a Session: keeps the messages, renders the whole conversation with the
+// package's template each turn, and lets the Session reuse the cached prefix.
+class Conversation {
+ public:
+  explicit Conversation(std::shared_ptr<const Model> model);
+
+  // Appends the user message, generates the assistant's answer, appends it, returns the result.
+  GenerationResult Reply(const std::string& user_text, const GenerateOptions& options,
+                         const nlohmann::json& template_extra = nlohmann::json::object());
+
+  void SetSystem(const std::string& text);  // replaces (or, with "", removes) the system message
+  void Reset();                             // clears messages (keeps the system message) and cache
+  const nlohmann::json& messages() const { return messages_; }
+  void SetMessages(nlohmann::json messages);  // e.g. /load; validated as an array of {role, content}
+  Session& session() { return session_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  Session session_;
+  nlohmann::json messages_ = nlohmann::json::array();
+};
+
+}  // namespace gemma4

@@ -1,0 +1,153 @@
+// `gemma4 run`: one prompt in, the answer streamed to stdout (or one JSON object with --json).
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/command.h"
+#include "cli/flags.h"
+#include "cli/interrupt.h"
+#include "gemma4/error.h"
+#include "gemma4/generator.h"
+#include "gemma4/log.h"
+
+namespace gemma4::cli {
+namespace {
+
+struct RunFlags {
+  ModelFlags model;
+  SamplingFlags sampling;
+  std::string prompt;
+  std::string prompt_file;
+  std::string prompt_ids;
+  std::string system;
+  bool raw = false;
+  bool json = false;
+  bool stats = false;
+  bool no_thinking = false;
+};
+
+std::vector<int32_t> ParseIds(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream in(text);
+  std::string item;
+  size_t index = 0;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument("range");
+      ids.push_back(static_cast<int32_t>(v));
+    } catch (const std::exception&) {
+      throw Error(ErrorKind::kInvalidArgument, "--prompt-ids: item " + std::to_string(index) + " ('" + item +
+                                                   "') is not a token id");
+    }
+    ++index;
+  }
+  if (ids.empty()) throw Error(ErrorKind::kInvalidArgument, "--prompt-ids: no ids given");
+  return ids;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kNotFound, path + ": cannot read the prompt file");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void Run(RunFlags& f) {
+  if (f.model.model.empty()) {
+    f.model.model = DemoModelPath();
+    if (f.model.model.empty()) throw Error(ErrorKind::kInvalidArgument, "no model given: use -m DIR or -m owner/name");
+    std::cerr << "note: no -m given; using the small demo package generated at build time (" << f.model.model
+              << "). It has random weights, so its text is gibberish; pass -m for a real model.\n";
+  }
+  const int sources = !f.prompt.empty() + !f.prompt_file.empty() + !f.prompt_ids.empty();
+  if (sources > 1) throw Error(ErrorKind::kInvalidArgument, "give only one of -p, -f and --prompt-ids");
+  std::string text = f.prompt;
+  if (!f.prompt_file.empty()) text = ReadFile(f.prompt_file);
+  if (sources == 0) {
+    std::stringstream s;
+    s << std::cin.rdbuf();
+    text = s.str();
+  }
+
+  LoadOptions load;
+  load.dtype = f.model.dtype;
+  load.runtime = f.model.runtime;
+  auto model = Model::Load(f.model.model, load);
+
+  std::vector<int32_t> prompt;
+  if (!f.prompt_ids.empty()) {
+    prompt = ParseIds(f.prompt_ids);
+  } else if (f.raw) {
+    prompt = model->TokenizeRaw(text);
+  } else {
+    ChatRequest request;
+    if (!f.system.empty()) request.messages.push_back({{"role", "system"}, {"content", f.system}});
+    request.messages.push_back({{"role", "user"}, {"content", text}});
+    if (f.no_thinking) request.extra["enable_thinking"] = false;
+    prompt = model->TokenizeChat(request);
+  }
+
+  GenerateOptions options;
+  options.max_new_tokens = static_cast<size_t>(f.sampling.max_new_tokens);
+  options.sampling = ResolveSampling(f.sampling, *model);
+  options.stop = f.sampling.stop;
+  options.ignore_eos = f.sampling.ignore_eos;
+  InterruptScope interrupt;  // Ctrl-C ends the answer, not the program
+  options.cancel = &interrupt.flag();
+  if (!f.json) {
+    options.on_token = [](std::string_view piece, int32_t) {
+      std::cout << piece << std::flush;
+      return true;
+    };
+  }
+
+  Session session(model);
+  GenerationResult r = session.Generate(prompt, options);
+  if (f.json) {
+    nlohmann::json j = {{"prompt_ids", r.prompt_ids},
+                        {"output_ids", r.output_ids},
+                        {"text", r.text},
+                        {"stop_reason", StopReasonName(r.stop_reason)},
+                        {"timings",
+                         {{"load_ms", r.timings.load_ms},
+                          {"prefill_ms", r.timings.prefill_ms},
+                          {"decode_ms", r.timings.decode_ms},
+                          {"prompt_tokens", r.timings.prompt_tokens},
+                          {"generated_tokens", r.timings.generated_tokens}}}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  } else {
+    std::cout << '\n' << std::flush;
+  }
+  if (f.stats || r.stop_reason == StopReason::kCancelled) {
+    const auto& t = r.timings;
+    const double decode_tokens = t.generated_tokens > 1 ? double(t.generated_tokens - 1) : 0.0;
+    std::fprintf(stderr, "[%s] load %.0f ms | prefill %zu tokens in %.1f ms (%.1f tok/s) | decode %zu tokens in %.1f ms (%.1f tok/s)\n",
+                 std::string(StopReasonName(r.stop_reason)).c_str(), t.load_ms, t.prefilled_tokens, t.prefill_ms,
+                 t.prefill_ms > 0 ? t.prefilled_tokens * 1000.0 / t.prefill_ms : 0.0, t.generated_tokens, t.decode_ms,
+                 t.decode_ms > 0 ? decode_tokens * 1000.0 / t.decode_ms : 0.0);
+  }
+}
+
+void Setup(CLI::App& app) {
+  auto f = std::make_shared<RunFlags>();
+  AddModelFlags(app, f->model, /*model_required=*/false);
+  AddSamplingFlags(app, f->sampling);
+  app.add_option("-p,--prompt", f->prompt, "Prompt text (default: read stdin)");
+  app.add_option("-f,--file", f->prompt_file, "Read the prompt from a file");
+  app.add_option("--prompt-ids", f->prompt_ids, "Token ids, comma-separated: no template, no tokenizer");
+  app.add_option("--system", f->system, "System message");
+  app.add_flag("--raw", f->raw, "No chat template: tokenize the prompt as tokenizer(text) does");
+  app.add_flag("--no-thinking", f->no_thinking, "Pass enable_thinking=false to the chat template");
+  app.add_flag("--json", f->json, "Print one JSON object at the end instead of streaming text");
+  app.add_flag("--stats", f->stats, "Print load, prefill and decode speed to stderr");
+  app.callback([f] { Run(*f); });
+}
+
+const bool kRegistered = RegisterCommand({"run", "Generate an answer to one prompt", Setup});
+
+}  // namespace
+}  // namespace gemma4::cli
