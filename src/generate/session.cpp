@@ -92,7 +92,7 @@ GenerationResult Session::Generate(std::span<const int32_t> prompt, const Genera
       result.stop_reason = StopReason::kEos;
       break;
     }
-    const StopMatch match = stops.Push(detokenizer.Push(token));
+    const StopStringMatcher::Result match = stops.Feed(detokenizer.Push(token));
     if (!emit(match.text, token)) {
       result.stop_reason = StopReason::kCancelled;
       break;
@@ -120,7 +120,7 @@ GenerationResult Session::Generate(std::span<const int32_t> prompt, const Genera
   if (!stopped_by_string) {
     // Release what the detokenizer and the stop matcher still hold (an incomplete character at
     // the very end, or a prefix of a stop string that never completed).
-    const StopMatch tail = stops.Push(detokenizer.Flush());
+    const StopStringMatcher::Result tail = stops.Feed(detokenizer.Flush());
     std::string rest = tail.text;
     if (!tail.stopped) rest += stops.Flush();
     if (!rest.empty()) emit(rest, -1);

@@ -1,0 +1,236 @@
+// Sessions and discovery on generated packages, and the forward step's contract: incremental
+// decoding over the KV cache computes what one full pass computes.
+#include "gemma4/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "gemma4/describe.h"
+#include "test_util.h"
+
+namespace gemma4 {
+namespace {
+
+using testing::TestModel;
+
+struct Loaded {
+  Package package;
+  std::unique_ptr<Runtime> runtime;
+};
+
+Loaded Load(const std::string& name, const std::string& dtype = "q4", RuntimeOptions options = {}) {
+  Loaded l;
+  l.package = OpenPackage(TestModel(name), PackageOptions{dtype});
+  options.threads = options.threads ? options.threads : 1;
+  l.runtime = std::make_unique<Runtime>(l.package, options);
+  return l;
+}
+
+std::vector<int32_t> Prompt(size_t n, int32_t vocab, int32_t seed = 1) {
+  std::vector<int32_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int32_t>((seed * 7919 + i * 104729) % (vocab - 300)) + 260;
+  ids[0] = 2;  // <bos>
+  return ids;
+}
+
+float MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+TEST(Ort, ReportsTheLoadedLibrary) {
+  const OrtInfo& info = GetOrtInfo();
+  EXPECT_FALSE(info.version.empty());
+  EXPECT_NE(info.library_path.find("onnxruntime"), std::string::npos);
+  EXPECT_NE(std::find(info.providers.begin(), info.providers.end(), "CPUExecutionProvider"), info.providers.end());
+}
+
+TEST(Discovery, FindsEveryRoleOfTheTextPackage) {
+  Loaded l = Load("text-q4");
+  const DecoderIo& d = l.runtime->decoder_io();
+  const ModelConfig& c = l.package.config;
+  EXPECT_TRUE(d.per_layer_inputs.has_value());
+  EXPECT_TRUE(d.num_logits_to_keep.has_value());
+  EXPECT_TRUE(d.position_ids.has_value());
+  EXPECT_EQ(d.vocab_size, c.vocab_size);
+  EXPECT_EQ(d.logits.type, TensorType::kFloat32);
+  // Only the layers that own a cache have past_key_values inputs, and head sizes follow the layer type.
+  ASSERT_EQ(static_cast<int64_t>(d.kv_layers.size()), c.num_hidden_layers - c.num_kv_shared_layers);
+  for (size_t i = 0; i < d.kv_layers.size(); ++i) {
+    const KvLayerSpec& kv = d.kv_layers[i];
+    EXPECT_EQ(kv.index, static_cast<int>(i));
+    EXPECT_EQ(kv.past_key.name, "past_key_values." + std::to_string(i) + ".key");
+    EXPECT_EQ(kv.present_value, "present." + std::to_string(i) + ".value");
+    const bool full = c.layer_types[i] == "full_attention";
+    EXPECT_EQ(kv.head_dim, full ? c.global_head_dim : c.head_dim) << "layer " << i;
+    EXPECT_EQ(kv.num_heads, c.num_key_value_heads);
+    EXPECT_EQ(kv.type, TensorType::kFloat32);
+  }
+  const EmbedIo& e = l.runtime->embed_io();
+  ASSERT_TRUE(e.per_layer_inputs.has_value());
+  ASSERT_EQ(e.per_layer_inputs->shape.size(), 4u);
+  EXPECT_EQ(e.per_layer_inputs->shape[2], c.num_hidden_layers);
+  EXPECT_EQ(e.per_layer_inputs->shape[3], c.hidden_size_per_layer_input);
+  EXPECT_EQ(e.input_ids.type, TensorType::kInt64);
+}
+
+TEST(Discovery, Float16PackageHasHalfCacheAndLogits) {
+  Loaded l = Load("text-q4f16", "q4f16");
+  const DecoderIo& d = l.runtime->decoder_io();
+  EXPECT_EQ(d.logits.type, TensorType::kFloat16);
+  EXPECT_EQ(d.inputs_embeds.type, TensorType::kFloat16);
+  for (const auto& kv : d.kv_layers) EXPECT_EQ(kv.type, TensorType::kFloat16);
+  EXPECT_EQ(d.kv_layers[0].BytesPerToken(), 2u * d.kv_layers[0].num_heads * d.kv_layers[0].head_dim * 2u);
+}
+
+TEST(Discovery, OtherKvSharedLayoutAndMissingLogitsToKeep) {
+  Loaded alt = Load("kv-shared-alt");
+  const ModelConfig& c = alt.package.config;
+  EXPECT_EQ(static_cast<int64_t>(alt.runtime->decoder_io().kv_layers.size()), c.num_hidden_layers - c.num_kv_shared_layers);
+  EXPECT_EQ(alt.runtime->decoder_io().kv_layers[0].num_heads, c.num_key_value_heads);
+  Loaded nolk = Load("no-logits-to-keep");
+  EXPECT_FALSE(nolk.runtime->decoder_io().num_logits_to_keep.has_value());
+}
+
+// The central property: prefill in one call == prefill in chunks == token by token, for every
+// variant; if present.* were not fed back, or positions / mask were wrong, these would differ.
+class ForwardTest : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(ForwardTest, IncrementalMatchesOnePass) {
+  const auto& [name, dtype] = GetParam();
+  Loaded l = Load(name, dtype);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const auto ids = Prompt(21, vocab);  // longer than the sliding window of the test packages
+  const float tolerance = dtype == "q4f16" || dtype == "fp16" ? 5e-2f : 2e-3f;
+
+  auto full = l.runtime->NewState();
+  auto one_pass = l.runtime->Forward(*full, ids, 1);
+  const std::vector<float> reference(one_pass.begin(), one_pass.end());
+  EXPECT_EQ(full->length(), ids.size());
+
+  auto step = l.runtime->NewState();
+  std::span<const float> last;
+  last = l.runtime->Forward(*step, std::span(ids).first(5), 1);
+  for (size_t i = 5; i < ids.size(); ++i) last = l.runtime->Forward(*step, std::span(ids).subspan(i, 1), 1);
+  EXPECT_LT(MaxAbsDiff(reference, last), tolerance) << name << " " << dtype;
+  EXPECT_EQ(step->tokens(), ids);
+
+  RuntimeOptions chunked;
+  chunked.prefill_chunk = 4;
+  Loaded c = Load(name, dtype, chunked);
+  auto cs = c.runtime->NewState();
+  EXPECT_LT(MaxAbsDiff(reference, c.runtime->Forward(*cs, ids, 1)), tolerance);
+}
+
+TEST_P(ForwardTest, TruncateRewindsTheCache) {
+  const auto& [name, dtype] = GetParam();
+  Loaded l = Load(name, dtype);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const auto a = Prompt(12, vocab, 1);
+  auto b = a;
+  b.resize(7);
+  const auto tail = Prompt(6, vocab, 5);
+  b.insert(b.end(), tail.begin() + 1, tail.end());
+
+  std::vector<float> reference;
+  {
+    auto s = l.runtime->NewState();
+    auto logits = l.runtime->Forward(*s, b, 1);
+    reference.assign(logits.begin(), logits.end());
+  }
+  auto s = l.runtime->NewState();
+  l.runtime->Forward(*s, a, 1);
+  s->Truncate(7);
+  EXPECT_EQ(s->length(), 7u);
+  auto logits = l.runtime->Forward(*s, std::span(b).subspan(7), 1);
+  const float tolerance = dtype == "q4f16" ? 5e-2f : 2e-3f;
+  EXPECT_LT(MaxAbsDiff(reference, logits), tolerance);
+
+  auto clone = s->Clone();
+  EXPECT_EQ(clone->tokens(), s->tokens());
+}
+
+INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
+                         ::testing::Values(std::make_pair("text-q4", "q4"), std::make_pair("text-q4f16", "q4f16"),
+                                           std::make_pair("no-logits-to-keep", "q4"),
+                                           std::make_pair("kv-shared-alt", "q4f16"),
+                                           std::make_pair("sidecar-split", "q4"), std::make_pair("text-fp", "fp32")),
+                         [](const auto& info) {
+                           std::string n = info.param.first + "_" + info.param.second;
+                           for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+TEST(Forward, KeepsSeveralRowsOfLogits) {
+  Loaded l = Load("text-q4");
+  const int64_t vocab = l.runtime->decoder_io().vocab_size;
+  const auto ids = Prompt(6, static_cast<int32_t>(vocab));
+  auto s = l.runtime->NewState();
+  auto logits = l.runtime->Forward(*s, ids, 3);
+  EXPECT_EQ(logits.size(), static_cast<size_t>(3 * vocab));
+  // The last row equals what keeping one row gives.
+  std::vector<float> last(logits.end() - vocab, logits.end());
+  auto s1 = l.runtime->NewState();
+  EXPECT_LT(MaxAbsDiff(last, l.runtime->Forward(*s1, ids, 1)), 1e-4f);
+}
+
+TEST(Forward, ContextLimitLeavesTheStateIntact) {
+  RuntimeOptions options;
+  options.max_context = 8;
+  Loaded l = Load("text-q4", "q4", options);
+  EXPECT_EQ(l.runtime->max_context(), 8u);
+  auto s = l.runtime->NewState();
+  const auto ids = Prompt(6, static_cast<int32_t>(l.runtime->decoder_io().vocab_size));
+  l.runtime->Forward(*s, ids, 1);
+  EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, ids, 1), ErrorKind::kLimit,
+                      "context full: 6 cached + 6 new tokens exceed the context size of 8");
+  EXPECT_EQ(s->length(), 6u);
+  EXPECT_NO_THROW(l.runtime->Forward(*s, std::span(ids).first(2), 1));
+}
+
+TEST(Forward, RejectsBadIds) {
+  Loaded l = Load("text-q4");
+  auto s = l.runtime->NewState();
+  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  std::vector<int32_t> ids = {2, vocab};
+  EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, ids, 1), ErrorKind::kInvalidArgument,
+                      "token id " + std::to_string(vocab) + " at position 1 is outside the vocabulary");
+  EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, {}, 1), ErrorKind::kInvalidArgument, "no tokens");
+  EXPECT_EQ(s->length(), 0u);
+}
+
+TEST(Devices, CudaWithoutAProviderIsAClearError) {
+  RuntimeOptions options;
+  options.device = "cuda";
+  Package p = OpenPackage(TestModel("text-q4"));
+  EXPECT_GEMMA4_ERROR(Runtime(p, options), ErrorKind::kUnsupported, "device 'cuda'");
+  try {
+    Runtime r(p, options);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(GetOrtInfo().library_path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--device cpu"), std::string::npos) << e.what();
+  }
+  options.device = "tpu";
+  EXPECT_GEMMA4_ERROR(Runtime(p, options), ErrorKind::kInvalidArgument, "unknown device 'tpu' (expected cpu or cuda)");
+}
+
+TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
+  Loaded l = Load("community");
+  nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 1000);
+  EXPECT_EQ(j["layout"], "community");
+  EXPECT_EQ(j["discovery"]["kv_layers"].size(), l.runtime->decoder_io().kv_layers.size());
+  EXPECT_EQ(j["discovery"]["kv_shared_layers"], l.package.config.num_kv_shared_layers);
+  const uint64_t per_token = l.runtime->decoder_io().KvBytesPerToken();
+  EXPECT_EQ(j["memory"]["kv_bytes_per_token"], per_token);
+  EXPECT_EQ(j["memory"]["decoder"]["kv_cache_bytes"], per_token * 1000);
+  EXPECT_EQ(j["memory"]["decoder"]["weight_bytes"], l.package.decoder.WeightBytes());
+  EXPECT_EQ(j["graphs"]["decoder"]["external_data"].size(), 1u);
+  EXPECT_EQ(j["files"]["chat_template"], "tokenizer_config.json#chat_template");
+}
+
+}  // namespace
+}  // namespace gemma4
