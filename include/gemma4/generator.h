@@ -78,18 +78,18 @@ class Conversation {
 
   // Appends the user message, generates the assistant's answer, appends it, returns the result.
   GenerationResult Reply(const std::string& user_text, const GenerateOptions& options,
-                         const nlohmann::json& template_extra = nlohmann::json::object());
+                         const nlohmann::ordered_json& template_extra = nlohmann::ordered_json::object());
 
   void SetSystem(const std::string& text);  // replaces (or, with "", removes) the system message
   void Reset();                             // clears messages (keeps the system message) and cache
-  const nlohmann::json& messages() const { return messages_; }
-  void SetMessages(nlohmann::json messages);  // e.g. /load; validated as an array of {role, content}
+  const nlohmann::ordered_json& messages() const { return messages_; }
+  void SetMessages(nlohmann::ordered_json messages);  // e.g. /load; validated as an array of {role, content}
   Session& session() { return session_; }
 
  private:
   std::shared_ptr<const Model> model_;
   Session session_;
-  nlohmann::json messages_ = nlohmann::json::array();
+  nlohmann::ordered_json messages_ = nlohmann::ordered_json::array();
 };
 
 }  // namespace gemma4

@@ -25,10 +25,10 @@ struct LoadOptions {
 
 // Inputs of a chat-template render (OpenAI-style messages and tools; see chat_template.h).
 struct ChatRequest {
-  nlohmann::json messages = nlohmann::json::array();
-  nlohmann::json tools;                       // null or an array of tool definitions
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  nlohmann::ordered_json tools;                       // null or an array of tool definitions
   bool add_generation_prompt = true;
-  nlohmann::json extra = nlohmann::json::object();  // e.g. {"enable_thinking": true}
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();  // e.g. {"enable_thinking": true}
 };
 
 class Model {

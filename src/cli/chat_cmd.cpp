@@ -64,7 +64,7 @@ void Chat(ChatFlags& f) {
     std::cout << piece << std::flush;
     return true;
   };
-  nlohmann::json extra = nlohmann::json::object();
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
   if (f.thinking) extra["enable_thinking"] = true;
 
   const bool interactive = isatty(STDIN_FILENO);
@@ -90,7 +90,7 @@ void Chat(ChatFlags& f) {
           out << conversation.messages().dump(2) << '\n';
           std::cerr << "(saved " << conversation.messages().size() << " messages to " << arg << ")\n";
         } else if (cmd == "/load") {
-          conversation.SetMessages(ReadJsonFile(arg));
+          conversation.SetMessages(nlohmann::ordered_json(ReadJsonFile(arg)));
           std::cerr << "(loaded " << conversation.messages().size() << " messages)\n";
         } else {
           std::cerr << "unknown command " << cmd << "; /help lists them\n";

@@ -108,7 +108,7 @@ void Run(RunFlags& f) {
   Session session(model);
   GenerationResult r = session.Generate(prompt, options);
   if (f.json) {
-    nlohmann::json j = {{"prompt_ids", r.prompt_ids},
+    nlohmann::ordered_json j = {{"prompt_ids", r.prompt_ids},
                         {"output_ids", r.output_ids},
                         {"text", r.text},
                         {"stop_reason", StopReasonName(r.stop_reason)},
@@ -118,7 +118,7 @@ void Run(RunFlags& f) {
                           {"decode_ms", r.timings.decode_ms},
                           {"prompt_tokens", r.timings.prompt_tokens},
                           {"generated_tokens", r.timings.generated_tokens}}}};
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
   } else {
     std::cout << '\n' << std::flush;
   }

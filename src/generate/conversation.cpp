@@ -8,8 +8,8 @@ namespace gemma4 {
 Conversation::Conversation(std::shared_ptr<const Model> model) : model_(model), session_(std::move(model)) {}
 
 GenerationResult Conversation::Reply(const std::string& user_text, const GenerateOptions& options,
-                                     const nlohmann::json& template_extra) {
-  nlohmann::json messages = messages_;
+                                     const nlohmann::ordered_json& template_extra) {
+  nlohmann::ordered_json messages = messages_;
   messages.push_back({{"role", "user"}, {"content", user_text}});
   ChatRequest request;
   request.messages = messages;
@@ -22,16 +22,16 @@ GenerationResult Conversation::Reply(const std::string& user_text, const Generat
 }
 
 void Conversation::SetSystem(const std::string& text) {
-  nlohmann::json rest = nlohmann::json::array();
+  nlohmann::ordered_json rest = nlohmann::ordered_json::array();
   for (const auto& m : messages_) {
     if (m.value("role", "") != "system") rest.push_back(m);
   }
-  if (!text.empty()) rest.insert(rest.begin(), nlohmann::json{{"role", "system"}, {"content", text}});
+  if (!text.empty()) rest.insert(rest.begin(), nlohmann::ordered_json{{"role", "system"}, {"content", text}});
   messages_ = std::move(rest);
 }
 
 void Conversation::Reset() {
-  nlohmann::json kept = nlohmann::json::array();
+  nlohmann::ordered_json kept = nlohmann::ordered_json::array();
   for (const auto& m : messages_) {
     if (m.value("role", "") == "system") kept.push_back(m);
   }
@@ -39,7 +39,7 @@ void Conversation::Reset() {
   session_.Reset();
 }
 
-void Conversation::SetMessages(nlohmann::json messages) {
+void Conversation::SetMessages(nlohmann::ordered_json messages) {
   if (!messages.is_array()) throw Error(ErrorKind::kInvalidArgument, "a conversation is a JSON array of messages");
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];

@@ -54,7 +54,13 @@ const OrtInfo& GetOrtInfo() {
 
 Ort::Env& OrtEnv() {
   GetOrtInfo();
-  static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "gemma4");
+  // ONNX Runtime's own messages go to our log sink at debug level (shown with -v); every error
+  // that matters reaches the caller as an exception with context instead.
+  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "gemma4",
+                      [](void*, OrtLoggingLevel, const char*, const char*, const char* code_location, const char* message) {
+                        Log(LogLevel::kDebug, std::string("onnxruntime: ") + message + " (" + code_location + ")");
+                      },
+                      nullptr);
   return env;
 }
 

@@ -3,6 +3,7 @@
 #include "runtime/session_factory.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "gemma4/error.h"
 #include "gemma4/log.h"
@@ -34,13 +35,38 @@ GraphOptimizationLevel OptimizationLevel(int level) {
 void CheckDeviceAvailable(const std::string& device) {
   const std::string provider = ProviderFor(device);
   const OrtInfo& info = GetOrtInfo();
-  if (std::find(info.providers.begin(), info.providers.end(), provider) != info.providers.end()) return;
   std::string have;
   for (const auto& p : info.providers) have += (have.empty() ? "" : ", ") + p;
-  throw Error(ErrorKind::kUnsupported,
-              "device '" + device + "' needs the " + provider + ", but the loaded ONNX Runtime " + info.version +
-                  " (" + info.library_path + ") only has: " + have +
-                  ". Install a CUDA build of ONNX Runtime and point ONNXRUNTIME_ROOT at it, or use --device cpu");
+  const std::string advice = ". Install a CUDA build of ONNX Runtime (with libonnxruntime_providers_cuda.so and the CUDA "
+                             "libraries it needs) and point ONNXRUNTIME_ROOT at it, or use --device cpu";
+  if (std::find(info.providers.begin(), info.providers.end(), provider) == info.providers.end()) {
+    throw Error(ErrorKind::kUnsupported, "device '" + device + "' needs the " + provider + ", but the loaded ONNX Runtime " +
+                                             info.version + " (" + info.library_path + ") only has: " + have + advice);
+  }
+  if (device != "cuda") return;
+  // Some builds (onnxruntime-node's) list CUDA but load its provider library lazily: appending
+  // the provider is what proves it can run. The result is cached; the probe costs one dlopen.
+  static std::once_flag once;
+  static std::string failure;
+  std::call_once(once, [] {
+    try {
+      OrtEnv();  // provider loading logs through the default logger the Env registers
+      Ort::SessionOptions probe;
+      OrtCUDAProviderOptionsV2* cuda = nullptr;
+      Ort::ThrowOnError(Ort::GetApi().CreateCUDAProviderOptions(&cuda));
+      std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> guard(
+          cuda, Ort::GetApi().ReleaseCUDAProviderOptions);
+      probe.AppendExecutionProvider_CUDA_V2(*cuda);
+    } catch (const Ort::Exception& e) {
+      failure = e.what();
+      if (failure.empty()) failure = "unknown error";
+    }
+  });
+  if (!failure.empty()) {
+    throw Error(ErrorKind::kUnsupported, "device 'cuda': the loaded ONNX Runtime " + info.version + " (" +
+                                             info.library_path + ") lists the CUDAExecutionProvider but cannot start it: " +
+                                             failure + advice);
+  }
 }
 
 Ort::Session CreateSession(const std::filesystem::path& onnx, const std::string& device, const RuntimeOptions& options) {
