@@ -52,7 +52,7 @@ void Chat(ChatFlags& f) {
   LoadOptions load;
   load.dtype = f.model.dtype;
   load.runtime = f.model.runtime;
-  auto model = Model::Load(f.model.model, load);
+  auto model = Model::Load(ResolveModelArg(f.model), load);
   Conversation conversation(model);
   if (!f.system.empty()) conversation.SetSystem(f.system);
   GenerateOptions options;

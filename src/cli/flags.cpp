@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "cli/progress_bar.h"
+#include "gemma4/hub.h"
 #include "gemma4/hub_cache.h"
 
 namespace gemma4::cli {
@@ -40,8 +42,16 @@ std::string DemoModelPath() {
   return std::filesystem::is_directory(demo, ec) ? demo.string() : std::string();
 }
 
+std::string ResolveModelArg(const ModelFlags& flags) {
+  PullOptions options;
+  options.dtype = flags.dtype;
+  std::unique_ptr<ProgressBar> bar;
+  options.progress = PullProgressPrinter(bar, "pull " + flags.model);
+  return ResolveOrPull(flags.model, options).string();
+}
+
 Package OpenModelPackage(const ModelFlags& flags) {
-  return OpenPackage(ResolveModelPath(flags.model), PackageOptions{flags.dtype});
+  return OpenPackage(ResolveModelArg(flags), PackageOptions{flags.dtype});
 }
 
 }  // namespace gemma4::cli

@@ -23,7 +23,11 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required = true)
 // The demo package generated at build time, used when `run` gets no -m; empty if absent.
 std::string DemoModelPath();
 
-// Opens the package named by flags.model (directory or cached repo id).
+// The directory flags.model names: itself, or a repo id's cache snapshot, pulled (with a progress
+// bar on stderr) when missing and not offline.
+std::string ResolveModelArg(const ModelFlags& flags);
+
+// Opens the package named by flags.model (directory or repo id, pulled when missing).
 Package OpenModelPackage(const ModelFlags& flags);
 
 }  // namespace gemma4::cli

@@ -76,7 +76,7 @@ void Run(RunFlags& f) {
   LoadOptions load;
   load.dtype = f.model.dtype;
   load.runtime = f.model.runtime;
-  auto model = Model::Load(f.model.model, load);
+  auto model = Model::Load(ResolveModelArg(f.model), load);
 
   std::vector<int32_t> prompt;
   if (!f.prompt_ids.empty()) {

@@ -1,6 +1,7 @@
 // The two sessions of a package and one forward step: embed the new ids, run the decoder over
 // the cache, keep present.* as the next past_key_values.*, hand back the last logits.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "gemma4/error.h"
@@ -22,7 +23,6 @@ struct Runtime::Impl {
   EmbedIo embed_io;
   DecoderIo decoder_io;
   size_t max_context = 0;
-  Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
 
   // Decoder input and output names in Run() order, fixed at load.
   std::vector<std::string> input_names, output_names;
@@ -99,11 +99,13 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   std::vector<const char*> embed_out = {embed_io.inputs_embeds.name.c_str()};
   if (decoder_io.per_layer_inputs) embed_out.push_back(embed_io.per_layer_inputs->name.c_str());
   std::vector<Ort::Value> embedded;
+  auto run_start = std::chrono::steady_clock::now();
   try {
     embedded = const_cast<Ort::Session&>(embed).Run(run_options, embed_in, &input_ids, 1, embed_out.data(), embed_out.size());
   } catch (const Ort::Exception& ex) {
     throw Error(ErrorKind::kRuntime, embed_name + ": " + ex.what());
   }
+  state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());
 
   std::vector<int64_t> mask(past + s, 1), positions(s);
   for (size_t i = 0; i < s; ++i) positions[i] = static_cast<int64_t>(past + i);
@@ -134,6 +136,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   }
 
   std::vector<Ort::Value> outputs;
+  run_start = std::chrono::steady_clock::now();
   try {
     outputs = const_cast<Ort::Session&>(decoder).Run(run_options, input_ptrs.data(), inputs.data(), inputs.size(),
                                                      output_ptrs.data(), output_ptrs.size());
@@ -145,6 +148,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
     }
     throw Error(ErrorKind::kRuntime, decoder_name + ": " + ex.what());
   }
+  state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());
 
   for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
     Ort::Value& k = outputs[1 + 2 * i];
@@ -161,7 +165,9 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   state.last_logits = std::move(outputs[0]);
 }
 
-Runtime::Runtime(const Package& package, const RuntimeOptions& options) : impl_(std::make_unique<Impl>()) {
+// GetOrtInfo() first: it loads the ONNX Runtime API table every Ort:: call below relies on.
+Runtime::Runtime(const Package& package, const RuntimeOptions& options)
+    : impl_((GetOrtInfo(), std::make_unique<Impl>())) {
   Impl& m = *impl_;
   m.options = options;
   m.embed_name = package.embed.onnx.filename().string();

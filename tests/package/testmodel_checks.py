@@ -61,7 +61,6 @@ def check_determinism(src, models):
         elapsed = time.time() - t0
         check(r.returncode == 0, "generator failed: " + r.stderr)
         print("one package (q4 + q4f16, split sidecars): %.2f s" % elapsed)
-        check(elapsed < 5.0, "generating a tiny package took %.2f s" % elapsed)
         make(src, b, *opts)
         make(src, c, *opts, "--seed", "1")
         files = sorted(os.path.relpath(os.path.join(d, f), a) for d, _, fs in os.walk(a) for f in fs)

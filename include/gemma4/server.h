@@ -1,0 +1,76 @@
+// An OpenAI-compatible HTTP server over one loaded Model: /v1/chat/completions, /v1/completions,
+// /v1/models, /health and /metrics, with a bounded request queue feeding N generation slots.
+//
+//   auto model = gemma4::Model::Load("path/to/package");
+//   gemma4::Server server(model, {.port = 0, .parallel = 2});
+//   int port = server.Start();        // listening from here on (port 0 picked a free one)
+//   ...                               // SIGTERM arrives
+//   server.Stop(std::chrono::seconds(10));
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gemma4/model.h"
+
+namespace gemma4 {
+
+// One finished HTTP request, for the access log (one line per request).
+struct RequestLogEntry {
+  std::string method;
+  std::string path;
+  int status = 0;
+  double duration_ms = 0;
+  std::string remote;   // "127.0.0.1:53412"
+  std::string detail;   // e.g. "prompt=42 (cached 30) completion=16 stop" for generation requests
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // loopback unless the user says otherwise
+  int port = 8080;                 // 0: pick a free port (see Server::port())
+  int parallel = 1;                // generation slots, each with its own KV cache
+  size_t max_queue = 64;           // requests waiting for a slot; one more gets 503 + Retry-After
+  std::string api_key;             // non-empty: /v1/* and /metrics need "Authorization: Bearer <key>"
+  size_t max_body_bytes = 4u << 20;  // larger request bodies get 413
+  double timeout_s = 600;          // per request, queue wait included; 0: none
+  int read_timeout_s = 10;         // a client silent this long while sending (or not reading) is dropped
+  size_t default_max_tokens = 0;   // when a request gives no max_tokens; 0: until EOS or a full context
+  std::string model_id;            // name served by /v1/models; empty: the package folder's name
+  int http_threads = 0;            // connection threads; 0: enough for every slot and queued request
+  // Called on an HTTP thread after each request completes (streams: after the last byte). Must be
+  // thread-safe. Empty: each request is logged through gemma4::Log at info level.
+  std::function<void(const RequestLogEntry&)> on_request;
+};
+
+class Server {
+ public:
+  // Validates the options (kInvalidArgument naming the option). The model must outlive nothing
+  // here: the server keeps its own reference.
+  Server(std::shared_ptr<const Model> model, ServerOptions options);
+  ~Server();  // Stop(0) if still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts serving on background threads; returns the bound port. Throws
+  // Error(kRuntime) when the address cannot be bound.
+  int Start();
+  int port() const;
+
+  // Graceful shutdown: stops accepting at once, answers new requests on open connections with
+  // 503, lets running and queued requests finish until `deadline`, then cancels the rest
+  // (streams end, queued requests get 503). Returns when every thread has stopped. Idempotent.
+  void Stop(std::chrono::milliseconds deadline);
+
+  // Blocks until Stop() has completed (from another thread).
+  void Wait();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gemma4

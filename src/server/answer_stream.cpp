@@ -1,0 +1,68 @@
+// Markup parsing + stop strings over streamed generation.
+#include "server/answer_stream.h"
+
+namespace gemma4::server {
+
+AnswerStream::AnswerStream(Options options, DeltaFn on_delta)
+    : options_(std::move(options)),
+      on_delta_(std::move(on_delta)),
+      parser_(options_.parse_tool_calls, options_.call_id_prefix),
+      stops_(options_.stop) {}
+
+void AnswerStream::Deliver(const std::vector<OutputParser::Event>& events) {
+  for (const auto& e : events) {
+    if (stopped_) return;
+    if (e.kind == OutputParser::Event::kContent) {
+      StopStringMatcher::Result r = stops_.Feed(e.text);
+      if (r.stopped) stopped_ = true;
+      if (r.text.empty()) continue;
+      output_.content += r.text;
+      on_delta_({OutputParser::Event::kContent, std::move(r.text), {}});
+    } else if (e.kind == OutputParser::Event::kReasoning) {
+      output_.reasoning += e.text;
+      on_delta_(e);
+    } else {
+      output_.tool_calls.push_back(e.call);
+      on_delta_(e);
+    }
+  }
+}
+
+bool AnswerStream::OnToken(std::string_view text, int32_t token) {
+  if (stopped_) return false;
+  if (!options_.chat) {
+    Deliver({{OutputParser::Event::kContent, std::string(text), {}}});
+    return !stopped_;
+  }
+  std::string piece(text);
+  if (options_.markup && token >= 0) {
+    // Put back the text of a markup token the detokenizer skipped.
+    auto put_back = [&](const std::map<int32_t, std::string>& table) {
+      auto it = table.find(token);
+      if (it != table.end() && piece.find(it->second) == std::string::npos) piece += it->second;
+      return it != table.end();
+    };
+    if (!put_back(options_.markup->channel) && options_.parse_tool_calls) {
+      if (put_back(options_.markup->tool)) {
+        in_call_ = options_.markup->tool.at(token) == "<|tool_call>";
+      } else if (in_call_) {
+        put_back(options_.markup->quote);
+      }
+    }
+  }
+  Deliver(parser_.Feed(piece));
+  return !stopped_;
+}
+
+void AnswerStream::Finish() {
+  if (options_.chat) Deliver(parser_.Finish());
+  if (!stopped_) {
+    std::string rest = stops_.Flush();
+    if (!rest.empty()) {
+      output_.content += rest;
+      on_delta_({OutputParser::Event::kContent, std::move(rest), {}});
+    }
+  }
+}
+
+}  // namespace gemma4::server

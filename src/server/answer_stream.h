@@ -1,0 +1,57 @@
+// Turns the generated text of one request into the OpenAI answer: Gemma markup parsed (chat),
+// stop strings applied to the answer text, and each visible delta handed to a callback.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gemma4/stop_criteria.h"
+#include "server/output_parser.h"
+
+namespace gemma4::server {
+
+// Special tokens that carry Gemma markup. The detokenizer skips special tokens, so the text of
+// these is put back for the parser. Found by tokenizing each marker at startup (never hard-coded).
+struct MarkupTokens {
+  std::map<int32_t, std::string> channel;  // <|channel>, <channel|>
+  std::map<int32_t, std::string> tool;     // <|tool_call>, <tool_call|>
+  std::map<int32_t, std::string> quote;    // <|"|> (only inside a tool call)
+};
+
+class AnswerStream {
+ public:
+  struct Options {
+    bool chat = true;            // false: raw completion text, no markup parsing
+    bool parse_tool_calls = false;
+    std::vector<std::string> stop;
+    std::string call_id_prefix = "call";
+    const MarkupTokens* markup = nullptr;
+  };
+  using DeltaFn = std::function<void(const OutputParser::Event&)>;
+
+  AnswerStream(Options options, DeltaFn on_delta);
+
+  // One generated piece (from GenerateOptions::on_token). False once a stop string completed.
+  bool OnToken(std::string_view text, int32_t token);
+  // End of generation: releases held text.
+  void Finish();
+
+  const AssistantOutput& output() const { return output_; }  // what was handed out
+  bool stopped_by_string() const { return stopped_; }
+
+ private:
+  void Deliver(const std::vector<OutputParser::Event>& events);
+
+  Options options_;
+  DeltaFn on_delta_;
+  OutputParser parser_;
+  StopStringMatcher stops_;
+  AssistantOutput output_;
+  bool in_call_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace gemma4::server

@@ -1,0 +1,230 @@
+// Slots and scheduling: FIFO order, longest-shared-prefix slot choice, cancellation and deadlines.
+#include "server/request_queue.h"
+
+#include <algorithm>
+
+#include "gemma4/log.h"
+#include "server/api_error.h"
+
+namespace gemma4::server {
+namespace {
+
+size_t CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+bool Job::done() const {
+  std::lock_guard lock(mutex_);
+  return done_;
+}
+
+void Job::Wait() {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return done_; });
+}
+
+bool Job::WaitUntil(Clock::time_point until) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_until(lock, until, [&] { return done_; });
+}
+
+void Job::Complete(std::exception_ptr e) {
+  error = std::move(e);
+  if (on_complete) on_complete();
+  {
+    std::lock_guard lock(mutex_);
+    done_ = true;
+  }
+  cv_.notify_all();
+}
+
+RequestQueue::RequestQueue(std::shared_ptr<const Model> model, int slots, size_t max_queue, Metrics* metrics)
+    : model_(std::move(model)), metrics_(metrics), max_queue_(max_queue) {
+  for (int i = 0; i < slots; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->session = std::make_unique<Session>(model_);
+    slots_.push_back(std::move(slot));
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot* s = slots_[i].get();
+    s->thread = std::thread([this, s, i] { Loop(*s, static_cast<int>(i)); });
+  }
+}
+
+RequestQueue::~RequestQueue() { Shutdown(); }
+
+void RequestQueue::Submit(std::shared_ptr<Job> job) {
+  std::lock_guard lock(mutex_);
+  if (closed_) throw ApiError(503, ErrorKind::kLimit, "the server is shutting down", {}, "shutting_down");
+  // A request that can start at once never counts against the queue limit.
+  const bool slot_free = busy_ < slots_.size() && queue_.empty();
+  if (!slot_free && queue_.size() >= max_queue_) {
+    if (metrics_) metrics_->CountRejected();
+    throw ApiError(503, ErrorKind::kLimit,
+                   "the server is busy: " + std::to_string(queue_.size()) + " requests are already waiting (--max-queue " +
+                       std::to_string(max_queue_) + "); retry later",
+                   {}, "queue_full");
+  }
+  job->enqueued = Clock::now();
+  queue_.push_back(std::move(job));
+  DispatchLocked();
+}
+
+bool RequestQueue::Cancel(const std::shared_ptr<Job>& job) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = std::find(queue_.begin(), queue_.end(), job);
+    if (it != queue_.end()) {
+      queue_.erase(it);
+      if (metrics_) metrics_->CountCancelled();
+      idle_cv_.notify_all();
+      return true;
+    }
+  }
+  job->cancel = true;
+  return false;
+}
+
+void RequestQueue::DispatchLocked() {
+  while (!queue_.empty() && busy_ < slots_.size()) {
+    std::shared_ptr<Job> job = std::move(queue_.front());
+    queue_.pop_front();
+    Slot* best = nullptr;
+    size_t best_prefix = 0;
+    for (auto& s : slots_) {
+      if (s->job) continue;
+      const size_t prefix = CommonPrefix(s->cached, job->prompt);
+      // Longest shared prefix; among equals, the slot idle the longest (keeps other caches warm).
+      if (!best || prefix > best_prefix || (prefix == best_prefix && s->last_used < best->last_used)) {
+        best = s.get();
+        best_prefix = prefix;
+      }
+    }
+    best->job = std::move(job);
+    ++busy_;
+    best->cv.notify_one();
+  }
+}
+
+void RequestQueue::Loop(Slot& slot, int index) {
+  while (true) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock lock(mutex_);
+      slot.cv.wait(lock, [&] { return slot.job != nullptr || stopping_; });
+      if (!slot.job) return;
+      job = slot.job;
+    }
+    job->slot = index;
+    Run(slot, job);
+    {
+      std::lock_guard lock(mutex_);
+      slot.job.reset();
+      slot.cached = slot.session->cached_tokens();
+      slot.last_used = ++use_counter_;
+      --busy_;
+      DispatchLocked();
+    }
+    idle_cv_.notify_all();
+  }
+}
+
+void RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job) {
+  job->started = Clock::now();
+  GenerateOptions options = job->options;
+  options.cancel = &job->cancel;
+  bool first = true;
+  Job* j = job.get();
+  options.on_token = [j, &first](std::string_view text, int32_t token) {
+    if (first) {
+      j->first_token = Clock::now();
+      first = false;
+    }
+    if (j->cancel.load(std::memory_order_relaxed)) return false;
+    if (j->deadline != Clock::time_point::max() && Clock::now() >= j->deadline) {
+      j->timed_out = true;
+      return false;
+    }
+    return !j->options.on_token || j->options.on_token(text, token);
+  };
+  std::exception_ptr error;
+  try {
+    if (job->cancel) throw Error(ErrorKind::kCancelled, "the request was cancelled before it started");
+    job->result = slot.session->Generate(job->prompt, options);
+  } catch (const Error& e) {
+    error = std::current_exception();
+    // After a failure inside ONNX Runtime the cache may be half written: start clean.
+    if (e.kind() == ErrorKind::kRuntime) slot.session->Reset();
+  } catch (...) {
+    error = std::current_exception();
+    slot.session->Reset();
+  }
+  if (!error && metrics_) {
+    const auto& r = job->result;
+    const auto& t = r.timings;
+    const double ttft = first ? 0.0 : Seconds(job->first_token - job->enqueued);
+    const double tps = t.decode_ms > 0 && t.generated_tokens > 1 ? (t.generated_tokens - 1) * 1000.0 / t.decode_ms : 0.0;
+    metrics_->CountGeneration(t.prompt_tokens, r.reused_tokens, r.output_ids.size(), ttft, tps,
+                              Seconds(job->started - job->enqueued));
+    if (r.stop_reason == StopReason::kCancelled) metrics_->CountCancelled();
+  }
+  job->Complete(error);
+}
+
+void RequestQueue::Close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+}
+
+bool RequestQueue::WaitIdle(Clock::time_point until) {
+  std::unique_lock lock(mutex_);
+  return idle_cv_.wait_until(lock, until, [&] { return queue_.empty() && busy_ == 0; });
+}
+
+void RequestQueue::CancelAll(const std::string& reason) {
+  std::deque<std::shared_ptr<Job>> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped.swap(queue_);
+    for (auto& s : slots_) {
+      if (s->job) s->job->cancel = true;
+    }
+  }
+  for (auto& job : dropped) {
+    if (metrics_) metrics_->CountCancelled();
+    job->Complete(std::make_exception_ptr(ApiError(503, ErrorKind::kCancelled, reason, {}, "shutting_down")));
+  }
+  idle_cv_.notify_all();
+}
+
+void RequestQueue::Shutdown() {
+  Close();
+  CancelAll("the server is shutting down");
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  for (auto& s : slots_) s->cv.notify_all();
+  for (auto& s : slots_) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+size_t RequestQueue::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+size_t RequestQueue::busy_slots() const {
+  std::lock_guard lock(mutex_);
+  return busy_;
+}
+
+}  // namespace gemma4::server
