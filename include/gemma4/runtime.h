@@ -124,6 +124,14 @@ class KvState {
   // Drops everything after the first `length` tokens (no-op when already that short).
   virtual void Truncate(size_t length) = 0;
   virtual std::unique_ptr<KvState> Clone() const = 0;   // deep copy (costly: copies the cache)
+
+  // Wall time spent inside ONNX Runtime's Run (embedding and decoder graphs) by every Forward on
+  // this state so far: what `gemma4 bench` subtracts from a step to get the host work around it.
+  double ort_run_ms() const { return ort_run_ms_; }
+  void AddOrtRunMs(double ms) { ort_run_ms_ += ms; }
+
+ private:
+  double ort_run_ms_ = 0;
 };
 
 }  // namespace gemma4

@@ -12,10 +12,12 @@
 //   5. top_k                 keep the tokens whose logit >= the k-th largest (ties at the cut all stay,
 //                            as transformers' `scores < topk(scores, k)[-1]`);
 //   6. top_p                 keep the shortest run of most probable tokens whose mass reaches top_p
-//                            (ties ordered by lower id; a run within 1e-6 of top_p counts as reaching it);
+//                            (ties ordered by lower id);
 //   7. min_p                 keep the tokens with p >= min_p * p_max;
 //   8. typical_p             locally typical sampling (transformers' TypicalLogitsWarper).
-// Each warper sees the softmax of what the previous ones kept, and keeps at least one token.
+// Each warper sees the softmax of what the previous ones kept, and keeps at least one token. Masses are
+// summed in double over the float logits, with no tolerance: the same sets as transformers' formulas
+// evaluated exactly (its float32 cumsum can differ on tokens whose probability is below float rounding).
 #pragma once
 
 #include <cstddef>
@@ -109,6 +111,7 @@ class Sampler {
   // Scratch, reused across steps.
   std::vector<Candidate> candidates_;
   std::vector<float> half_scratch_;
+  std::vector<float> weights_;
   std::vector<uint8_t> seen_;       // repetition penalty: token seen in context
   std::vector<int32_t> counts_;     // presence/frequency: occurrences among generated tokens
   std::vector<int32_t> touched_;

@@ -6,6 +6,7 @@
 
 #include "gemma4/chat_template.h"
 #include "gemma4/error.h"
+#include "gemma4/hub.h"
 #include "gemma4/hub_cache.h"
 #include "gemma4/log.h"
 #include "gemma4/tokenizer.h"
@@ -29,7 +30,9 @@ std::shared_ptr<const Model> Model::Load(const std::string& path, const LoadOpti
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Model> model(new Model());
   Impl& m = *model->impl_;
-  m.package = OpenPackage(ResolveModelPath(path), PackageOptions{options.dtype});
+  PullOptions pull;  // a repo id missing from the cache is pulled (progress as log lines)
+  pull.dtype = options.dtype;
+  m.package = OpenPackage(ResolveOrPull(path, pull), PackageOptions{options.dtype});
   const OrtInfo& ort = GetOrtInfo();
   Log(LogLevel::kDebug, "ONNX Runtime " + ort.version + " from " + ort.library_path);
   m.tokenizer = std::make_unique<Tokenizer>(Tokenizer::FromFile(
