@@ -3,7 +3,7 @@
 //
 //   node reference_loop.mjs --model DIR (--prompt-ids '[2,105,...]' | --prompt-ids-file F | --prompt TEXT)
 //        [--dtype q4] [--max-new-tokens 64] [--threads 1] [--bad-positions] [--drop-per-layer]
-//        [--no-kv-feedback] [--bad-mask-length]
+//        [--no-kv-feedback] [--bad-mask-length] [--timing]
 //
 // Prints {"output_ids":[...]}: the generated ids, including the EOS id when it stopped on one.
 // With --prompt, the text is rendered as one user turn with the package's chat template
@@ -11,6 +11,8 @@
 // model card does; the output then also has "prompt_ids" and "text" (special tokens skipped).
 // The --bad-* / --drop-* / --no-* flags reproduce classic runtime bugs; the test suite checks that
 // each one changes the output (or makes the run fail), which proves the test packages notice them.
+// --timing adds "timing": {load_ms, ttft_ms, total_ms, decode_steps, peak_rss_mb} (bench/compare):
+// load is session creation, ttft the first step (embed + decoder + argmax) after it.
 import fs from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -37,6 +39,7 @@ function parseArgs(argv) {
       case '--drop-per-layer': a.dropPerLayer = true; break;
       case '--no-kv-feedback': a.noKvFeedback = true; break;
       case '--bad-mask-length': a.badMaskLength = true; break;
+      case '--timing': a.timing = true; break;
       default: throw new Error(`unknown argument '${k}'`);
     }
   }
@@ -156,6 +159,7 @@ async function main() {
   // One intra-op thread by default: the test machines are small and shared, and spinning pool
   // threads only slow a tiny model down.
   const opts = { executionProviders: ['cpu'], intraOpNumThreads: a.threads, interOpNumThreads: 1 };
+  const tLoad = performance.now();
   const embed = await ort.InferenceSession.create(path.join(a.model, 'onnx', `embed_tokens${suffix}.onnx`), opts);
   const decoder = await ort.InferenceSession.create(
     path.join(a.model, 'onnx', `decoder_model_merged${suffix}.onnx`), opts);
@@ -199,7 +203,9 @@ async function main() {
   const offset = a.badPositions ? 1 : 0;  // the bug: 1-based positions
   const extra = a.badMaskLength ? 1 : 0;  // the bug: one mask element too many
   const output = [];
+  const tStart = performance.now();
   let r = await step(prompt, prompt.map((_, i) => i + offset), prompt.length + extra);
+  const tFirst = performance.now();
   past = r.present;
   prefillPast = r.present;
   let length = prompt.length;
@@ -215,7 +221,14 @@ async function main() {
     r = await step([r.token], [length - 1 + offset], maskLen);
     past = r.present;
   }
+  const tEnd = performance.now();
   const result = { output_ids: output };
+  if (a.timing) {
+    result.timing = {
+      load_ms: tStart - tLoad, ttft_ms: tFirst - tStart, total_ms: tEnd - tStart, decode_steps: output.length - 1,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    };
+  }
   if (tokenizer) {
     result.prompt_ids = prompt;
     result.text = await tokenizer.decode(output, true);
