@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <span>
@@ -49,6 +51,57 @@ struct GenerationResult {
   Timings timings;
 };
 
+class Session;
+class Sampler;
+class StreamingDecoder;
+class StopStringMatcher;
+
+// The token loop, one step at a time (onnxruntime-genai's Generator): the prompt is prefilled on
+// construction (reusing the session's cached prefix), then each GenerateNextToken() samples one
+// token, applies the stop rules, and returns it. A sampled token is run through the decoder
+// lazily, at the next call, so the last token of an answer never costs a decoder step.
+// Borrows the session: the session must outlive the generator, and only one generator may use a
+// session at a time.
+class Generator {
+ public:
+  Generator(Session& session, std::span<const int32_t> prompt_ids, const GenerateOptions& options);
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+
+  bool IsDone() const { return done_; }
+  // Samples the next token; throws Error(kInvalidArgument) when IsDone(). Also updates text():
+  // the clean UTF-8 this token released (held back while a character or a possible stop string
+  // is incomplete), and marks the generator done on EOS, a stop string, the budget, the end of
+  // the context, or cancellation (the `cancel` flag of the options).
+  int32_t GenerateNextToken();
+  // Text released by the last GenerateNextToken (or by Finish).
+  const std::string& text() const { return text_; }
+  // Ends generation now (e.g. the caller's callback asked to stop): flushes held text into
+  // text(), marks the generator done with `reason`.
+  void Finish(StopReason reason);
+  // The result so far; complete once IsDone().
+  const GenerationResult& result() const { return result_; }
+
+ private:
+  void Feed(int32_t token);
+  void FlushHeldText();
+
+  Session& session_;
+  const Model& model_;
+  GenerateOptions options_;  // on_token is not used by the generator itself
+  std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<StreamingDecoder> detokenizer_;
+  std::unique_ptr<StopStringMatcher> stops_;
+  std::vector<int32_t> context_;  // prompt + generated, for penalties
+  std::vector<float> row_;        // the logits of the next position, copied (the sampler edits them)
+  std::optional<int32_t> pending_;  // sampled but not yet run through the decoder
+  std::string text_;
+  GenerationResult result_;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point start_, first_token_;
+};
+
 // One conversation: owns a KV cache and the tokens it holds. Not thread-safe; use one Session
 // per concurrent conversation (they may share the Model).
 class Session {
@@ -56,14 +109,16 @@ class Session {
   explicit Session(std::shared_ptr<const Model> model);
   ~Session();
 
-  // Generates a continuation of `prompt_ids`. The cache keeps whatever prefix it shares with
-  // the prompt (multi-turn reuse) and drops the rest, so a new turn prefills only new tokens.
+  // Generates a continuation of `prompt_ids` (a Generator loop that streams through
+  // options.on_token). The cache keeps whatever prefix it shares with the prompt (multi-turn
+  // reuse) and drops the rest, so a new turn prefills only new tokens.
   GenerationResult Generate(std::span<const int32_t> prompt_ids, const GenerateOptions& options);
 
   void Reset();                                  // forget the cache
   const std::vector<int32_t>& cached_tokens() const;
   const Model& model() const { return *model_; }
   KvState& kv_state() { return *state_; }
+  std::shared_ptr<const Model> shared_model() const { return model_; }
 
  private:
   std::shared_ptr<const Model> model_;

@@ -71,6 +71,30 @@ TEST(Generate, GreedyIsDeterministicAndStreamsTheSameText) {
   EXPECT_EQ(ra.timings.generated_tokens, ra.output_ids.size());
 }
 
+TEST(Generator, StepsMatchTheLoopAndNeverRunTheLastToken) {
+  auto model = SharedModel();
+  const auto prompt = ChatPrompt(*model, "Step by step.");
+  GenerateOptions o = Greedy(10);
+  o.ignore_eos = true;
+  Session loop(model);
+  const GenerationResult expected = loop.Generate(prompt, o);
+
+  Session session(model);
+  Generator g(session, prompt, o);
+  std::vector<int32_t> ids;
+  std::string text;
+  while (!g.IsDone()) {
+    ids.push_back(g.GenerateNextToken());
+    text += g.text();
+    // Each sampled token is run through the decoder only when the next one is asked for.
+    EXPECT_EQ(session.cached_tokens().size(), prompt.size() + ids.size() - 1);
+  }
+  EXPECT_EQ(ids, expected.output_ids);
+  EXPECT_EQ(text, expected.text);
+  EXPECT_EQ(g.result().stop_reason, StopReason::kLength);
+  EXPECT_GEMMA4_ERROR(g.GenerateNextToken(), ErrorKind::kInvalidArgument, "already done");
+}
+
 TEST(Generate, SameSeedSameTokensOtherSeedOtherTokens) {
   auto model = SharedModel();
   const auto prompt = ChatPrompt(*model, "Tell me a story.");
