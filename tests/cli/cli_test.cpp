@@ -149,6 +149,65 @@ TEST(Cli, ErrorsGoToStderrWithStatusOne) {
   EXPECT_NE(flag.err.find("--temp"), std::string::npos) << flag.err;
 }
 
+TEST(Cli, ChatKeepsTheConversationAndSavesIt) {
+  testing::TempDir tmp;
+  const auto saved = tmp / "conversation.json";
+  const std::string input = "Hello\nHow are you?\n/save " + saved.string() + "\n/reset\n/quit\n";
+  Result r = Gemma4("chat -m " + Quote(TestModel("text-q4")) + " --temp 0 -n 6 -t 1 --system 'Be brief.'", input);
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json messages = nlohmann::json::parse(testing::ReadFile(saved));
+  ASSERT_EQ(messages.size(), 5u) << messages.dump();
+  EXPECT_EQ(messages[0]["role"], "system");
+  EXPECT_EQ(messages[1]["content"], "Hello");
+  EXPECT_EQ(messages[2]["role"], "assistant");
+  EXPECT_EQ(messages[3]["content"], "How are you?");
+  // The answers printed are the ones saved.
+  EXPECT_NE(r.out.find(messages[4]["content"].get<std::string>()), std::string::npos);
+  EXPECT_NE(r.err.find("saved 5 messages"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CtrlCStopsTheAnswerNotTheProgram) {
+  testing::TempDir tmp;
+  const auto out_file = tmp / "out.json";
+  const std::string cmd = "(" + std::string(GEMMA4_CLI) + " run -m " + Quote(TestModel("text-q4")) +
+                          " -p hi --temp 0 -n 0 --ignore-eos --json -t 1 >" + out_file.string() +
+                          " 2>/dev/null & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $?)";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buf[64] = {0};
+  ASSERT_NE(fgets(buf, sizeof buf, pipe), nullptr);
+  pclose(pipe);
+  EXPECT_EQ(std::string(buf), "0\n") << "gemma4 run should exit normally after Ctrl-C";
+  nlohmann::json j = nlohmann::json::parse(testing::ReadFile(out_file));
+  EXPECT_EQ(j["stop_reason"], "cancelled");
+  EXPECT_GT(j["output_ids"].size(), 0u);
+}
+
+TEST(Cli, TheCExampleChatsThroughTheCApi) {
+  const auto example = std::filesystem::path(GEMMA4_CLI).parent_path() / "simple_chat";
+  ASSERT_TRUE(std::filesystem::exists(example));
+  testing::TempDir tmp;
+  const std::string cmd = example.string() + " " + Quote(TestModel("text-q4")) + " 'Hello' 5 2>" + (tmp / "err").string();
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << testing::ReadFile(tmp / "err");
+  // Greedy through the C API equals greedy through the CLI.
+  Result cli = Gemma4("run -m " + Quote(TestModel("text-q4")) + " -p Hello --temp 0 -n 5 -t 1");
+  EXPECT_EQ(out.substr(0, out.find("\n[")), cli.out.substr(0, cli.out.size() - 1));
+  EXPECT_NE(out.find(" bytes]"), std::string::npos) << out;
+  // And a bad path comes back as a status and a message, not a crash.
+  FILE* bad = popen((example.string() + " /nonexistent hi 2>&1").c_str(), "r");
+  std::string err;
+  while ((n = fread(buf, 1, sizeof buf, bad)) > 0) err.append(buf, n);
+  EXPECT_EQ(WEXITSTATUS(pclose(bad)), 1);
+  EXPECT_NE(err.find("error: /nonexistent: no such directory"), std::string::npos) << err;
+}
+
 TEST(Cli, WithoutAModelRunUsesTheDemoPackageAndSaysSo) {
   const auto demo = std::filesystem::path(GEMMA4_CLI).parent_path() / "demo-model";
   if (!std::filesystem::exists(demo)) GTEST_SKIP() << "built with GEMMA4_BUILD_DEMO_MODEL=OFF";

@@ -249,6 +249,11 @@ class Server(ThreadingHTTPServer):
         self.config = config
         self.repos = {name: Repo(name, spec) for name, spec in config["repos"].items()}
 
+    def handle_error(self, request, client_address):
+        # Clients that stop a transfer on purpose (cancelled or failed pulls) reset the connection.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
     @staticmethod
     def repo_key(name):
         return name.replace("/", "--")
