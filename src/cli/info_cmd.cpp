@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "cli/flags.h"
 #include "gemma4/describe.h"
+#include "gemma4/format.h"
 
 namespace gemma4::cli {
 namespace {
@@ -15,15 +16,6 @@ struct InfoFlags {
   bool json = false;
   bool no_session = false;
 };
-
-std::string Bytes(uint64_t b) {
-  char buf[48];
-  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / double(1ull << 20));
-  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  return buf;
-}
 
 std::string Shape(const nlohmann::json& shape) {
   std::string s = "[";
@@ -66,11 +58,11 @@ void PrintText(const nlohmann::json& j) {
   for (const char* name : {"embed", "decoder"}) {
     const auto& g = j["graphs"][name];
     std::printf("\n%s graph  %s  weights %s", name, g["file"].get<std::string>().c_str(),
-                Bytes(g["weight_bytes"].get<uint64_t>()).c_str());
+                FormatBytes(g["weight_bytes"].get<uint64_t>()).c_str());
     if (g.contains("device")) std::printf("  device %s", g["device"].get<std::string>().c_str());
     std::printf("\n");
     for (const auto& f : g["external_data"]) {
-      std::printf("    sidecar %s (%s)\n", f["file"].get<std::string>().c_str(), Bytes(f["bytes"].get<uint64_t>()).c_str());
+      std::printf("    sidecar %s (%s)\n", f["file"].get<std::string>().c_str(), FormatBytes(f["bytes"].get<uint64_t>()).c_str());
     }
     std::string ops;
     for (const auto& op : g["op_types"]) ops += (ops.empty() ? "" : " ") + op.get<std::string>();
@@ -92,18 +84,18 @@ void PrintText(const nlohmann::json& j) {
   for (const auto& l : d["kv_layers"]) {
     std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
                 l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),
-                l["type"].get<std::string>().c_str(), Bytes(l["bytes_per_token"].get<uint64_t>()).c_str());
+                l["type"].get<std::string>().c_str(), FormatBytes(l["bytes_per_token"].get<uint64_t>()).c_str());
   }
   const auto& m = j["memory"];
   std::printf("\nmemory for %llu tokens of context (KV %s/token):\n", m["context"].get<unsigned long long>(),
-              Bytes(m["kv_bytes_per_token"].get<uint64_t>()).c_str());
+              FormatBytes(m["kv_bytes_per_token"].get<uint64_t>()).c_str());
   std::printf("    embed   on %-4s  weights %s\n", m["embed"]["device"].get<std::string>().c_str(),
-              Bytes(m["embed"]["weight_bytes"].get<uint64_t>()).c_str());
+              FormatBytes(m["embed"]["weight_bytes"].get<uint64_t>()).c_str());
   std::printf("    decoder on %-4s  weights %s + KV cache %s + logits %s = %s\n",
-              m["decoder"]["device"].get<std::string>().c_str(), Bytes(m["decoder"]["weight_bytes"].get<uint64_t>()).c_str(),
-              Bytes(m["decoder"]["kv_cache_bytes"].get<uint64_t>()).c_str(),
-              Bytes(m["decoder"]["logits_bytes"].get<uint64_t>()).c_str(),
-              Bytes(m["decoder"]["total_bytes"].get<uint64_t>()).c_str());
+              m["decoder"]["device"].get<std::string>().c_str(), FormatBytes(m["decoder"]["weight_bytes"].get<uint64_t>()).c_str(),
+              FormatBytes(m["decoder"]["kv_cache_bytes"].get<uint64_t>()).c_str(),
+              FormatBytes(m["decoder"]["logits_bytes"].get<uint64_t>()).c_str(),
+              FormatBytes(m["decoder"]["total_bytes"].get<uint64_t>()).c_str());
   std::printf("    (%s)\n", m["note"].get<std::string>().c_str());
 }
 

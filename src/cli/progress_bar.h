@@ -2,6 +2,8 @@
 // On a terminal it redraws in place; otherwise it prints a line per finished file only.
 #pragma once
 
+#include "gemma4/format.h"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -32,7 +34,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
-std::string HumanBytes(uint64_t bytes);
+inline std::string HumanBytes(uint64_t bytes) { return FormatBytes(bytes); }
 
 // A pull progress callback drawing into `bar` (created at the first event, so a pull served from
 // the cache draws nothing) with a note per finished file.

@@ -1,6 +1,7 @@
 // `gemma4 pull`: the hub's resolve and listing endpoints, written into the huggingface_hub cache
 // layout with per-blob locks, resumable .incomplete files and hash checks.
 #include "gemma4/hub.h"
+#include "gemma4/format.h"
 
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -46,15 +47,6 @@ std::string Trim(std::string s) {
   size_t i = 0;
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
   return s.substr(i);
-}
-
-std::string HumanBytes(uint64_t bytes) {
-  char buf[32];
-  if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / double(1ull << 30));
-  else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / double(1ull << 20));
-  else if (bytes >= (1ull << 10)) std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / double(1ull << 10));
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  return buf;
 }
 
 // Where the token came from, for messages ("HF_TOKEN", "/home/u/.cache/huggingface/token").
@@ -218,8 +210,8 @@ class ProgressHub {
     if (fn_) {
       if (!fn_(state_)) cancelled_ = true;
     } else if (event == PullProgress::Event::kStart) {
-      Log(LogLevel::kInfo, "downloading " + file + " (" + HumanBytes(file_total) +
-                               (file_done ? ", resuming at " + HumanBytes(file_done) : std::string()) + ")");
+      Log(LogLevel::kInfo, "downloading " + file + " (" + FormatBytes(file_total) +
+                               (file_done ? ", resuming at " + FormatBytes(file_done) : std::string()) + ")");
     }
   }
 
@@ -465,7 +457,7 @@ class HubClient {
                                 r.status >= 500)) {
         const std::string why = r.curl_code ? r.curl_error : "HTTP " + std::to_string(r.status);
         if (attempt < options_.retries) {
-          Log(LogLevel::kWarn, path + ": download interrupted at " + HumanBytes(have) + " of " + HumanBytes(meta.size) +
+          Log(LogLevel::kWarn, path + ": download interrupted at " + FormatBytes(have) + " of " + FormatBytes(meta.size) +
                                    " (" + why + "); resuming");
           std::this_thread::sleep_for(std::chrono::milliseconds(200 * (attempt + 1)));
           continue;

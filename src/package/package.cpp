@@ -5,6 +5,7 @@
 #include <set>
 
 #include "gemma4/error.h"
+#include "gemma4/format.h"
 #include "gemma4/log.h"
 #include "gemma4/package.h"
 #include "package/model_config.h"
@@ -17,14 +18,6 @@ namespace {
 
 constexpr std::string_view kEmbedStem = "embed_tokens";
 constexpr std::string_view kDecoderStem = "decoder_model_merged";
-
-std::string HumanBytes(uint64_t bytes) {
-  char buf[32];
-  if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / double(1ull << 30));
-  else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / double(1ull << 20));
-  else std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
-  return buf;
-}
 
 // Dtype suffix of a graph file name, or nullopt when the name is not `<stem>[_<dtype>].onnx`.
 std::optional<std::string> DtypeOf(const std::string& file_name, std::string_view stem) {
@@ -91,7 +84,7 @@ GraphFiles CheckGraph(const fs::path& onnx_path) {
     f.actual_bytes = fs::file_size(f.path, ec);
     if (f.actual_bytes < f.required_bytes) {
       throw Error(ErrorKind::kCorrupt, f.path.string() + ": truncated: " + onnx_path.filename().string() + " needs " +
-                                           std::to_string(f.required_bytes) + " bytes (" + HumanBytes(f.required_bytes) +
+                                           std::to_string(f.required_bytes) + " bytes (" + FormatBytes(f.required_bytes) +
                                            ") but the file has " + std::to_string(f.actual_bytes));
     }
     g.external_data.push_back(f);
