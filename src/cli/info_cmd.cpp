@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "cli/flags.h"
 #include "gemma4/describe.h"
+#include "gemma4/error.h"
 #include "gemma4/format.h"
 
 namespace gemma4::cli {
@@ -97,6 +98,7 @@ void PrintText(const nlohmann::json& j) {
               FormatBytes(m["decoder"]["logits_bytes"].get<uint64_t>()).c_str(),
               FormatBytes(m["decoder"]["total_bytes"].get<uint64_t>()).c_str());
   std::printf("    (%s)\n", m["note"].get<std::string>().c_str());
+  if (m.contains("device_note")) std::printf("    note: %s\n", m["device_note"].get<std::string>().c_str());
 }
 
 void Setup(CLI::App& app) {
@@ -107,12 +109,28 @@ void Setup(CLI::App& app) {
   app.callback([flags] {
     Package package = OpenModelPackage(flags->model);
     std::unique_ptr<Runtime> runtime;
+    std::string device_note;
     if (!flags->no_session) {
-      // The memory plan is for -c tokens; the sessions themselves need no context limit.
+      // Planning the GPU layout must work on a machine without one: discovery then runs on the
+      // CPU sessions, and the plan keeps the devices asked for.
       RuntimeOptions options = flags->model.runtime;
+      for (std::string* device : {&options.device, &options.embed_device}) {
+        if (*device != "cuda") continue;
+        try {
+          CheckDeviceAvailable(*device);
+        } catch (const Error& e) {
+          device_note = std::string("planned for cuda, discovered on cpu: ") + e.what();
+          *device = "cpu";
+        }
+      }
       runtime = std::make_unique<Runtime>(package, options);
     }
     nlohmann::json j = DescribeModel(package, runtime.get(), flags->model.runtime.max_context);
+    if (runtime) {
+      j["memory"]["decoder"]["device"] = flags->model.runtime.device;
+      j["memory"]["embed"]["device"] = flags->model.runtime.embed_device;
+      if (!device_note.empty()) j["memory"]["device_note"] = device_note;
+    }
     if (flags->json) std::cout << j.dump() << '\n';
     else PrintText(j);
   });

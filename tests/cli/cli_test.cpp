@@ -74,6 +74,18 @@ TEST(Cli, InfoTextShowsTheTablesAndThePlan) {
   }
 }
 
+TEST(Cli, InfoPlansACudaLayoutEvenWithoutCuda) {
+  Result r = Gemma4("info -m " + Quote(TestModel("text-q4")) + " --json -c 4096 --device cuda --embed-device cpu -t 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["memory"]["decoder"]["device"], "cuda");
+  EXPECT_EQ(j["memory"]["embed"]["device"], "cpu");
+  EXPECT_NE(j["memory"]["device_note"].get<std::string>().find("planned for cuda, discovered on cpu"), std::string::npos);
+  EXPECT_EQ(j["memory"]["decoder"]["total_bytes"].get<uint64_t>(),
+            j["memory"]["decoder"]["weight_bytes"].get<uint64_t>() + j["memory"]["decoder"]["kv_cache_bytes"].get<uint64_t>() +
+                j["memory"]["decoder"]["logits_bytes"].get<uint64_t>());
+}
+
 TEST(Cli, InfoWithoutSessionsReadsOnlyFiles) {
   Result r = Gemma4("info -m " + Quote(TestModel("sidecar-split")) + " --no-session --json");
   ASSERT_EQ(r.status, 0) << r.err;
