@@ -306,6 +306,14 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
     return g.model()
 
 
+def pad_vocab(tokenizer, size):
+    """Extends the small test tokenizer to the model's vocabulary with plain word pieces, so that
+    every id the model can produce decodes (runtimes check ids against the tokenizer)."""
+    vocab = tokenizer["model"]["vocab"]
+    for i in range(len(vocab), size):
+        vocab["\u2581w%d" % i] = i
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
@@ -333,6 +341,7 @@ def main(argv=None):
     ids = {"pad": 0, "eos": 1, "bos": 2, "turn_end": 106, "tool_response": 50, "image": 103, "audio": 104}
     vocab = tokenizer["model"]["vocab"]
     assert all(vocab[k] == v for k, v in (("<pad>", 0), ("<eos>", 1), ("<bos>", 2), ("<turn|>", 106)))
+    pad_vocab(tokenizer, spec.vocab_size)
 
     out = args.out_dir
     onnx_dir = os.path.join(out, "onnx")
