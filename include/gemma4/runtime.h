@@ -75,7 +75,9 @@ struct RuntimeOptions {
   std::string embed_device = "cpu";      // embedding graph; "cpu" keeps the big tables off the GPU
   int graph_optimization_level = 99;     // 0 none, 1 basic, 2 extended, 99 all
   size_t max_context = 0;                // 0: the model's max_position_embeddings
-  size_t prefill_chunk = 0;              // 0: the whole prompt in one decoder call
+  size_t prefill_chunk = 0;              // tokens per prefill call; 0: the whole prompt in one call, or
+                                         // 128 when the decoder lacks num_logits_to_keep (its logits
+                                         // cover every position: this bounds that buffer)
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };

@@ -228,12 +228,19 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
     }
   }
 
-  // Chunked prefill: earlier chunks only fill the cache; logits come from the last one.
-  const size_t chunk = m.options.prefill_chunk > 0 ? m.options.prefill_chunk : ids.size();
+  // Chunked prefill: earlier chunks only fill the cache; logits come from the last one. A graph
+  // without num_logits_to_keep returns logits for every position it is given (1 MiB per token at
+  // Gemma's vocabulary), so by default its prefill goes in chunks that bound that buffer.
+  constexpr size_t kChunkWithoutLogitsToKeep = 128;
+  size_t chunk = m.options.prefill_chunk;
+  if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : std::max(kChunkWithoutLogitsToKeep, logits_to_keep);
   size_t done = 0;
   while (ids.size() - done > chunk) {
-    m.Step(state, ids.subspan(done, chunk), 1);
-    done += chunk;
+    // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
+    const size_t step = std::min(chunk, ids.size() - done - logits_to_keep);
+    if (step == 0) break;
+    m.Step(state, ids.subspan(done, step), 1);
+    done += step;
   }
   auto tail = ids.subspan(done);
   if (logits_to_keep > tail.size()) {

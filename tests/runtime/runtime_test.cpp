@@ -178,6 +178,37 @@ TEST(Forward, KeepsSeveralRowsOfLogits) {
   EXPECT_LT(MaxAbsDiff(last, l.runtime->Forward(*s1, ids, 1)), 1e-4f);
 }
 
+TEST(Forward, GraphsWithoutLogitsToKeepPrefillInBoundedChunks) {
+  // Default: chunks of 128, so a long prompt never asks for logits over every position at once.
+  Loaded chunked = Load("no-logits-to-keep");
+  RuntimeOptions one_call;
+  one_call.prefill_chunk = 10000;
+  Loaded whole = Load("no-logits-to-keep", "q4", one_call);
+  const auto ids = Prompt(300, static_cast<int32_t>(chunked.runtime->decoder_io().vocab_size));
+  auto a = chunked.runtime->NewState();
+  auto b = whole.runtime->NewState();
+  auto lb = whole.runtime->Forward(*b, ids, 1);
+  const std::vector<float> ref(lb.begin(), lb.end());
+  EXPECT_LT(MaxAbsDiff(ref, chunked.runtime->Forward(*a, ids, 1)), 2e-3f);
+  EXPECT_EQ(a->length(), ids.size());
+}
+
+TEST(Forward, KeptRowsMayCrossAChunkBoundary) {
+  RuntimeOptions small;
+  small.prefill_chunk = 4;
+  Loaded l = Load("text-q4", "q4", small);
+  Loaded ref = Load("text-q4");
+  const int64_t vocab = l.runtime->decoder_io().vocab_size;
+  const auto ids = Prompt(10, static_cast<int32_t>(vocab));
+  auto s = l.runtime->NewState();
+  auto r = ref.runtime->NewState();
+  auto lr = ref.runtime->Forward(*r, ids, 6);
+  const std::vector<float> expected(lr.begin(), lr.end());
+  auto got = l.runtime->Forward(*s, ids, 6);
+  ASSERT_EQ(got.size(), static_cast<size_t>(6 * vocab));
+  EXPECT_LT(MaxAbsDiff(expected, got), 2e-3f);
+}
+
 TEST(Forward, ContextLimitLeavesTheStateIntact) {
   RuntimeOptions options;
   options.max_context = 8;
