@@ -180,19 +180,22 @@ TEST(Cli, ChatKeepsTheConversationAndSavesIt) {
 
 TEST(Cli, CtrlCStopsTheAnswerNotTheProgram) {
   testing::TempDir tmp;
-  const auto out_file = tmp / "out.json";
+  const auto out_file = tmp / "out.txt";
+  const auto err_file = tmp / "err.txt";
+  // Interrupt once the answer is streaming (the first bytes are on stdout), however long loading took.
   const std::string cmd = "(" + std::string(GEMMA4_CLI) + " run -m " + Quote(TestModel("text-q4")) +
-                          " -p hi --temp 0 -n 0 --ignore-eos --json -t 1 >" + out_file.string() +
-                          " 2>/dev/null & pid=$!; sleep 3; kill -INT $pid; wait $pid; echo $?)";
+                          " -p hi --temp 0 -n 0 --ignore-eos -t 1 >" + out_file.string() + " 2>" + err_file.string() +
+                          " & pid=$!; for i in $(seq 600); do [ -s " + out_file.string() +
+                          " ] && break; sleep 0.1; done; sleep 0.3; kill -INT $pid; wait $pid; echo $?)";
   FILE* pipe = popen(cmd.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   char buf[64] = {0};
   ASSERT_NE(fgets(buf, sizeof buf, pipe), nullptr);
   pclose(pipe);
-  EXPECT_EQ(std::string(buf), "0\n") << "gemma4 run should exit normally after Ctrl-C";
-  nlohmann::json j = nlohmann::json::parse(testing::ReadFile(out_file));
-  EXPECT_EQ(j["stop_reason"], "cancelled");
-  EXPECT_GT(j["output_ids"].size(), 0u);
+  EXPECT_EQ(std::string(buf), "0\n") << "gemma4 run should exit normally after Ctrl-C; stderr: "
+                                     << testing::ReadFile(err_file);
+  EXPECT_NE(testing::ReadFile(err_file).find("[cancelled]"), std::string::npos) << testing::ReadFile(err_file);
+  EXPECT_FALSE(testing::ReadFile(out_file).empty());
 }
 
 TEST(Cli, TheCExampleChatsThroughTheCApi) {
