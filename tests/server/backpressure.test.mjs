@@ -25,7 +25,7 @@ await main('server.backpressure', async () => {
       assert(r.headers.get('retry-after'), '503 without Retry-After');
       assert(r.json && r.json.error && r.json.error.message, `503 body is not an OpenAI error: ${r.text}`);
     }
-    assert(Date.now() - started < 5000, 'rejections must be immediate, not queued');
+    assert(Date.now() - started < 10000, 'rejections must not wait for a slot (hang check, not a speed test)');
     const [a, b] = await Promise.all([first, second]);
     assert(a.status === 200 && b.status === 200, `queued requests must complete: ${a.status} ${b.status}`);
     const metrics = await (await fetch(server.base + '/metrics')).text();

@@ -90,7 +90,7 @@ await main('server.hostile', async () => {
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
     await stillServing('slowloris (during)');
-    check(Date.now() - t0 < 3000, 'a normal request is not delayed by slow clients', server);
+    check(Date.now() - t0 < 10000, 'a normal request is not held up by slow clients (hang check, not a speed test)', server);
     const slowResults = await Promise.all(slow);
     for (const r of slowResults) check(r.how !== 'timeout', `slow client never dropped (${r.how}, ${r.ms} ms)`, server);
 
