@@ -99,5 +99,7 @@ std::pair<std::string, std::string> GraphFileNames(std::string_view dtype);
 
 // Reads a JSON file; a syntax error names the file, line and column.
 nlohmann::json ReadJsonFile(const std::filesystem::path& path);
+// The same, keeping the key order of the file (templates and repacked configs need it).
+nlohmann::ordered_json ReadOrderedJsonFile(const std::filesystem::path& path);
 
 }  // namespace gemma4

@@ -1,6 +1,7 @@
 // Public chat-template API: parsing with positioned errors, rendering, loading a package's
 // template and special tokens, and OpenAI-style message normalization.
 #include "gemma4/chat_template.h"
+#include "gemma4/read_file.h"
 
 #include <fstream>
 #include <sstream>
@@ -34,14 +35,6 @@ Error ToError(const TemplateError& e, const std::string& origin, const std::stri
   std::string where = origin;
   if (e.offset != chat::kNoOffset) where += ":" + Position(source, e.offset);
   return Error(e.kind, where + ": " + e.message);
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kNotFound, path.string() + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Special token value as transformers exposes it: a string, or an AddedToken's content.
@@ -86,7 +79,7 @@ ChatTemplateConfig LoadChatTemplateConfig(const std::filesystem::path& dir, std:
   Json tokenizer_config;
   if (std::filesystem::exists(config_path)) {
     try {
-      tokenizer_config = Json::parse(ReadFile(config_path));
+      tokenizer_config = Json::parse(ReadTextFile(config_path));
     } catch (const Json::exception& e) {
       throw Error(ErrorKind::kCorrupt, config_path.string() + ": " + e.what());
     }
@@ -120,7 +113,7 @@ ChatTemplateConfig LoadChatTemplateConfig(const std::filesystem::path& dir, std:
 
   const auto jinja_path = dir / "chat_template.jinja";
   if (std::filesystem::exists(jinja_path) && !name) {
-    config.source = ReadFile(jinja_path);
+    config.source = ReadTextFile(jinja_path);
     config.origin = jinja_path.string();
     return config;
   }

@@ -10,6 +10,7 @@
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
 #include "gemma4/log.h"
+#include "gemma4/read_file.h"
 
 namespace gemma4::cli {
 namespace {
@@ -48,14 +49,6 @@ std::vector<int32_t> ParseIds(const std::string& text) {
   return ids;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kNotFound, path + ": cannot read the prompt file");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void Run(RunFlags& f) {
   if (f.model.model.empty()) {
     f.model.model = DemoModelPath();
@@ -66,7 +59,7 @@ void Run(RunFlags& f) {
   const int sources = !f.prompt.empty() + !f.prompt_file.empty() + !f.prompt_ids.empty();
   if (sources > 1) throw Error(ErrorKind::kInvalidArgument, "give only one of -p, -f and --prompt-ids");
   std::string text = f.prompt;
-  if (!f.prompt_file.empty()) text = ReadFile(f.prompt_file);
+  if (!f.prompt_file.empty()) text = ReadTextFile(f.prompt_file);
   if (sources == 0) {
     std::stringstream s;
     s << std::cin.rdbuf();

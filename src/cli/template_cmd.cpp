@@ -8,6 +8,8 @@
 #include "cli/command.h"
 #include "gemma4/chat_template.h"
 #include "gemma4/error.h"
+#include "gemma4/package.h"
+#include "gemma4/read_file.h"
 
 namespace gemma4::cli {
 namespace {
@@ -23,22 +25,6 @@ struct Options {
   bool no_generation_prompt = false;
   std::vector<std::string> vars;
 };
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kNotFound, path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Json ReadJson(const std::string& path) {
-  try {
-    return Json::parse(ReadText(path));
-  } catch (const Json::parse_error& e) {
-    throw Error(ErrorKind::kInvalidArgument, path + ": " + e.what());
-  }
-}
 
 void Run(const Options& o) {
   ChatTemplateConfig config;
@@ -57,11 +43,11 @@ void Run(const Options& o) {
     throw Error(ErrorKind::kInvalidArgument, "template: -m DIR or --template FILE is required");
   }
   if (!o.template_file.empty()) {
-    config.source = ReadText(o.template_file);
+    config.source = ReadTextFile(o.template_file);
     config.origin = o.template_file;
   }
 
-  Json input = ReadJson(o.messages_file);
+  Json input = ReadOrderedJsonFile(o.messages_file);
   Json messages, tools;
   if (input.is_array()) {
     messages = input;
@@ -72,7 +58,7 @@ void Run(const Options& o) {
     throw Error(ErrorKind::kInvalidArgument,
                 o.messages_file + ": expected a JSON array of messages or an object with \"messages\"");
   }
-  if (!o.tools_file.empty()) tools = ReadJson(o.tools_file);
+  if (!o.tools_file.empty()) tools = ReadOrderedJsonFile(o.tools_file);
 
   Json extra = Json::object();
   for (const auto& v : o.vars) {

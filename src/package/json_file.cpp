@@ -1,20 +1,17 @@
 // Reading JSON files with errors that point at the file, line and column.
-#include <fstream>
-#include <sstream>
+#include <algorithm>
 
 #include "gemma4/error.h"
 #include "gemma4/package.h"
+#include "gemma4/read_file.h"
 
 namespace gemma4 {
+namespace {
 
-nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kNotFound, path.string() + ": file not found");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+template <typename Json>
+Json ParseJsonText(const std::string& text, const std::filesystem::path& path) {
   try {
-    return nlohmann::json::parse(text);
+    return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     size_t byte = e.byte > 0 ? std::min<size_t>(e.byte - 1, text.size()) : 0;
@@ -30,6 +27,16 @@ nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
     throw Error(ErrorKind::kCorrupt, path.string() + ":" + std::to_string(line) + ":" + std::to_string(column) +
                                          ": invalid JSON: " + reason);
   }
+}
+
+}  // namespace
+
+nlohmann::json ReadJsonFile(const std::filesystem::path& path) {
+  return ParseJsonText<nlohmann::json>(ReadTextFile(path), path);
+}
+
+nlohmann::ordered_json ReadOrderedJsonFile(const std::filesystem::path& path) {
+  return ParseJsonText<nlohmann::ordered_json>(ReadTextFile(path), path);
 }
 
 }  // namespace gemma4

@@ -35,17 +35,6 @@ constexpr std::string_view kTempMarker = ".repack-";
 constexpr const char* kKeptTopLevel[] = {"bos_token_id", "eos_token_id", "pad_token_id", "tie_word_embeddings",
                                          "torch_dtype",  "dtype",        "transformers_version", "use_cache"};
 
-ordered_json ReadOrderedJson(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kNotFound, path.string() + ": file not found");
-  try {
-    return ordered_json::parse(in);
-  } catch (const nlohmann::json::exception&) {
-    ReadJsonFile(path);  // throws the positioned error
-    throw;
-  }
-}
-
 void WriteText(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -265,7 +254,7 @@ RepackResult Repack(const fs::path& src_in, const fs::path& dst_in, const Repack
     plan.push_back({rel, {}, std::move(content), size});
   };
 
-  const ordered_json config = ReadOrderedJson(src / "config.json");
+  const ordered_json config = ReadOrderedJsonFile(src / "config.json");
   if (pkg.layout == PackageLayout::kCommunity) add_text("config.json", JsonText(PromoteTextConfig(config)));
   else add_copy("config.json", src / "config.json");
   if (fs::exists(src / "generation_config.json", ec)) add_copy("generation_config.json", src / "generation_config.json");
@@ -274,7 +263,7 @@ RepackResult Repack(const fs::path& src_in, const fs::path& dst_in, const Repack
     add_copy("chat_template.jinja", *pkg.chat_template_jinja);
     if (pkg.tokenizer_config_json) add_copy("tokenizer_config.json", *pkg.tokenizer_config_json);
   } else if (pkg.tokenizer_config_json) {
-    ordered_json tc = ReadOrderedJson(*pkg.tokenizer_config_json);
+    ordered_json tc = ReadOrderedJsonFile(*pkg.tokenizer_config_json);
     const ordered_json* tmpl = tc.is_object() && tc.contains("chat_template") ? &tc["chat_template"] : nullptr;
     if (tmpl && tmpl->is_string()) {
       // As transformers saves tokenizers today: the template in its own file, not in the JSON.

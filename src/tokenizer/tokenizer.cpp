@@ -1,6 +1,7 @@
 // Tokenizer: loads tokenizer.json and runs HF's pipeline (added tokens -> normalizer -> normalized
 // added tokens -> pre-tokenizer -> BPE -> post-processor; ids -> decoder chain).
 #include "gemma4/tokenizer.h"
+#include "gemma4/read_file.h"
 
 #include <fstream>
 #include <sstream>
@@ -25,21 +26,6 @@ namespace {
 struct PostStep {
   std::vector<std::vector<int32_t>> items;  // special ids; an empty entry marks "the sequence"
 };
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw Error(ErrorKind::kNotFound, path.string() + ": no such file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kNotFound, path.string() + ": cannot open");
-  std::string data;
-  in.seekg(0, std::ios::end);
-  auto size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) throw Error(ErrorKind::kRuntime, path.string() + ": cannot read");
-  data.resize(static_cast<size_t>(size));
-  if (!in.read(data.data(), size)) throw Error(ErrorKind::kRuntime, path.string() + ": read failed");
-  return data;
-}
 
 }  // namespace
 
@@ -301,10 +287,10 @@ Tokenizer Tokenizer::FromJson(std::string_view json, std::string_view source) {
 }
 
 Tokenizer Tokenizer::FromFile(const std::filesystem::path& tokenizer_json, const std::filesystem::path& tokenizer_config_json) {
-  JsonDoc doc = JsonDoc::Parse(ReadFile(tokenizer_json), tokenizer_json.string());
+  JsonDoc doc = JsonDoc::Parse(ReadTextFile(tokenizer_json), tokenizer_json.string());
   std::shared_ptr<Impl> impl = Build(doc);
   if (!tokenizer_config_json.empty()) {
-    JsonDoc config = JsonDoc::Parse(ReadFile(tokenizer_config_json), tokenizer_config_json.string());
+    JsonDoc config = JsonDoc::Parse(ReadTextFile(tokenizer_config_json), tokenizer_config_json.string());
     impl->LoadConfig(config);
   }
   return Tokenizer(std::move(impl));
