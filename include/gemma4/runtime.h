@@ -78,6 +78,9 @@ struct RuntimeOptions {
   size_t prefill_chunk = 0;              // tokens per prefill call; 0: the whole prompt in one call, or
                                          // 128 when the decoder lacks num_logits_to_keep (its logits
                                          // cover every position: this bounds that buffer)
+  bool kv_prefill = true;                // prefill all but the last tokens through a copy of the decoder
+                                         // pruned to its KV outputs (skips the KV-shared layers and the
+                                         // LM head); off: every prompt token runs the whole graph
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };
@@ -101,6 +104,9 @@ class Runtime {
   const DecoderIo& decoder_io() const;
   const RuntimeOptions& options() const;
   size_t max_context() const;  // effective limit on cached + new tokens
+  // Whether prefill uses the decoder pruned to its KV outputs (RuntimeOptions::kv_prefill and a
+  // graph that could be pruned: no subgraphs, some nodes not needed by present.*).
+  bool has_kv_prefill() const;
 
   // A fresh, empty cache for one conversation.
   std::unique_ptr<KvState> NewState() const;

@@ -27,6 +27,9 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
       ->check(CLI::IsMember({"cpu", "cuda"}))->envname("GEMMA4_EMBED_DEVICE")->capture_default_str();
   app.add_option("--prefill-chunk", flags.runtime.prefill_chunk, "Prefill at most this many tokens per decoder call (0: all, or 128 when the graph lacks num_logits_to_keep)")
       ->envname("GEMMA4_PREFILL_CHUNK")->capture_default_str();
+  app.add_flag("!--no-kv-prefill", flags.runtime.kv_prefill,
+               "Prefill every prompt token through the whole decoder (default: all but the last go through a copy "
+               "pruned to the KV-owning layers)");
   app.add_option("--graph-opt", flags.runtime.graph_optimization_level, "ONNX Runtime graph optimisation level (0, 1, 2, 99)")
       ->check(CLI::IsMember({0, 1, 2, 99}))->capture_default_str();
 }

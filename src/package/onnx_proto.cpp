@@ -2,122 +2,21 @@
 // (ModelProto.graph = 7, GraphProto.node = 1 / initializer = 5 / input = 11 / output = 12, ...).
 #include "package/onnx_proto.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <set>
 #include <string_view>
 
 #include "gemma4/error.h"
+#include "package/proto_wire.h"
 
 namespace gemma4::onnx {
 namespace {
 
+using wire::MappedFile;
+using wire::Reader;
+using wire::WireError;
+
 constexpr int kMaxGraphDepth = 16;  // subgraphs (If/Loop bodies) nest; bound the recursion
-
-// A read-only mapping of a whole file; unmapped on destruction.
-class MappedFile {
- public:
-  explicit MappedFile(const std::filesystem::path& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(ErrorKind::kNotFound, path.string() + ": cannot open (missing file?)");
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      throw Error(ErrorKind::kRuntime, path.string() + ": cannot stat");
-    }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      ::close(fd);
-      if (p == MAP_FAILED) throw Error(ErrorKind::kRuntime, path.string() + ": cannot map into memory");
-      data_ = static_cast<const uint8_t*>(p);
-    } else {
-      ::close(fd);
-    }
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-
- private:
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
-
-// Thrown inside the walk; converted to gemma4::Error with the file name at the top.
-struct WireError {
-  size_t offset;
-  std::string what;
-};
-
-// A view of one length-delimited message; `base` is its offset in the file for error messages.
-struct Reader {
-  const uint8_t* p;
-  const uint8_t* end;
-  const uint8_t* file_begin;
-
-  bool done() const { return p >= end; }
-  size_t offset() const { return static_cast<size_t>(p - file_begin); }
-
-  uint64_t Varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p >= end) throw WireError{offset(), "truncated varint"};
-      uint8_t b = *p++;
-      v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    throw WireError{offset(), "varint longer than 10 bytes"};
-  }
-
-  // Reads a tag; returns false at the end of the message.
-  bool Tag(uint32_t& field, uint32_t& wire) {
-    if (done()) return false;
-    uint64_t tag = Varint();
-    field = static_cast<uint32_t>(tag >> 3);
-    wire = static_cast<uint32_t>(tag & 7);
-    if (field == 0) throw WireError{offset(), "field number 0"};
-    return true;
-  }
-
-  Reader Sub() {
-    uint64_t len = Varint();
-    if (len > static_cast<uint64_t>(end - p)) {
-      throw WireError{offset(), "length " + std::to_string(len) + " runs past the end of the data (truncated file?)"};
-    }
-    Reader r{p, p + len, file_begin};
-    p += len;
-    return r;
-  }
-
-  std::string_view Bytes() {
-    Reader r = Sub();
-    return {reinterpret_cast<const char*>(r.p), static_cast<size_t>(r.end - r.p)};
-  }
-
-  void Skip(uint32_t wire) {
-    switch (wire) {
-      case 0: Varint(); return;
-      case 1: Advance(8); return;
-      case 2: Sub(); return;
-      case 5: Advance(4); return;
-      default: throw WireError{offset(), "unsupported wire type " + std::to_string(wire)};
-    }
-  }
-
-  void Advance(size_t n) {
-    if (n > static_cast<size_t>(end - p)) throw WireError{offset(), "truncated fixed-size field"};
-    p += n;
-  }
-};
 
 size_t ElementSize(int32_t t) {
   switch (t) {

@@ -9,8 +9,6 @@
 #include "gemma4/error.h"
 
 namespace gemma4 {
-namespace {
-
 std::vector<TensorSpec> ReadSpecs(Ort::Session& session, bool inputs) {
   Ort::AllocatorWithDefaultOptions alloc;
   const size_t n = inputs ? session.GetInputCount() : session.GetOutputCount();
@@ -31,6 +29,8 @@ std::vector<TensorSpec> ReadSpecs(Ort::Session& session, bool inputs) {
   }
   return specs;
 }
+
+namespace {
 
 std::string Names(const std::vector<TensorSpec>& specs) {
   std::string out;
@@ -116,9 +116,13 @@ EmbedIo DiscoverEmbedIo(Ort::Session& session, const std::string& graph) {
 }
 
 DecoderIo DiscoverDecoderIo(Ort::Session& session, const std::string& graph) {
+  return DiscoverDecoderIo(ReadSpecs(session, true), ReadSpecs(session, false), graph);
+}
+
+DecoderIo DiscoverDecoderIo(std::vector<TensorSpec> inputs, std::vector<TensorSpec> outputs, const std::string& graph) {
   DecoderIo io;
-  io.inputs = ReadSpecs(session, true);
-  io.outputs = ReadSpecs(session, false);
+  io.inputs = std::move(inputs);
+  io.outputs = std::move(outputs);
   io.inputs_embeds = Require(io.inputs, "inputs_embeds", graph, "input");
   RequireType(io.inputs_embeds, {TensorType::kFloat32, TensorType::kFloat16}, graph);
   RequireRank(io.inputs_embeds, 3, graph);

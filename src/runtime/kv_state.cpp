@@ -38,16 +38,47 @@ KvStateImpl::KvStateImpl(const DecoderIo& io) : io_(&io) {
     keys_.push_back(EmptyCacheTensor(layer));
     values_.push_back(EmptyCacheTensor(layer));
   }
+  key_owners_.resize(keys_.size());
+  value_owners_.resize(values_.size());
 }
+
+namespace {
+
+// Shortens `cache` to its first `keep` positions. With one head the kept positions are a prefix
+// of the buffer, so the result is a view of it and the buffer moves to `owner` (which must then
+// outlive the view); otherwise the kept positions are copied.
+void ShortenSequence(Ort::Value& cache, Ort::Value& owner, size_t keep) {
+  auto info = cache.GetTensorTypeAndShapeInfo();
+  std::vector<int64_t> shape = info.GetShape();
+  if (shape[1] != 1 || keep == 0) {
+    cache = SliceSequence(cache, keep);
+    owner = Ort::Value{nullptr};
+    return;
+  }
+  const size_t bytes = keep * static_cast<size_t>(shape[3]) * TensorTypeSize(ToTensorType(info.GetElementType()));
+  void* data = cache.GetTensorMutableRawData();
+  shape[2] = static_cast<int64_t>(keep);
+  Ort::Value view = Ort::Value::CreateTensor(cache.GetTensorMemoryInfo(), data, bytes, shape.data(), shape.size(),
+                                             info.GetElementType());
+  if (!owner) owner = std::move(cache);  // a view of a view keeps the first owner
+  cache = std::move(view);
+}
+
+}  // namespace
 
 void KvStateImpl::Truncate(size_t length) {
   if (length >= tokens_.size()) return;
   for (size_t i = 0; i < keys_.size(); ++i) {
-    keys_[i] = SliceSequence(keys_[i], length);
-    values_[i] = SliceSequence(values_[i], length);
+    ShortenSequence(keys_[i], key_owners_[i], length);
+    ShortenSequence(values_[i], value_owners_[i], length);
   }
   tokens_.resize(length);
   last_logits = Ort::Value{nullptr};
+}
+
+void KvStateImpl::ReleaseViews() {
+  for (auto& o : key_owners_) o = Ort::Value{nullptr};
+  for (auto& o : value_owners_) o = Ort::Value{nullptr};
 }
 
 std::unique_ptr<KvState> KvStateImpl::Clone() const {

@@ -1,5 +1,6 @@
 // The KV cache of one conversation: one key and one value tensor per KV-owning layer, shaped
-// [1, heads, length, head_dim], plus the token ids they encode. The decoder's present.* outputs
+// [1, heads, length, head_dim], plus the token ids they encode. Truncating a single-head cache
+// (Gemma's layout) costs nothing: the shorter cache is a view of the longer buffer. The decoder's present.* outputs
 // become the next step's past_key_values.* by moving the Ort::Value, never by copying.
 #pragma once
 
@@ -22,6 +23,9 @@ class KvStateImpl final : public KvState {
   std::vector<Ort::Value>& keys() { return keys_; }
   std::vector<Ort::Value>& values() { return values_; }
   std::vector<int32_t>& mutable_tokens() { return tokens_; }
+  // Drops the buffers that truncated caches were views of; call once every cache tensor has
+  // been replaced (after a decoder step stored its present.* outputs).
+  void ReleaseViews();
 
   // Holds the last logits output (float32) or their float32 conversion (float16 graphs).
   Ort::Value last_logits{nullptr};
@@ -30,6 +34,8 @@ class KvStateImpl final : public KvState {
  private:
   const DecoderIo* io_;
   std::vector<Ort::Value> keys_, values_;
+  // After Truncate, a single-head cache is a view of the longer buffer, kept alive here.
+  std::vector<Ort::Value> key_owners_, value_owners_;
   std::vector<int32_t> tokens_;
 };
 

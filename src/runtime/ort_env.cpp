@@ -52,17 +52,31 @@ const OrtInfo& GetOrtInfo() {
   return info;
 }
 
-Ort::Env& OrtEnv() {
+namespace {
+int global_pool_threads = 0;
+}
+
+Ort::Env& OrtEnv(int intra_op_threads) {
   GetOrtInfo();
-  // ONNX Runtime's own messages go to our log sink at debug level (shown with -v); every error
-  // that matters reaches the caller as an exception with context instead.
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "gemma4",
-                      [](void*, OrtLoggingLevel, const char*, const char*, const char* code_location, const char* message) {
-                        Log(LogLevel::kDebug, std::string("onnxruntime: ") + message + " (" + code_location + ")");
-                      },
-                      nullptr);
+  static Ort::Env env = [&] {
+    global_pool_threads = intra_op_threads;
+    Ort::ThreadingOptions threading;
+    threading.SetGlobalIntraOpNumThreads(intra_op_threads);
+    threading.SetGlobalInterOpNumThreads(1);
+    // ONNX Runtime's own messages go to our log sink at debug level (shown with -v); every error
+    // that matters reaches the caller as an exception with context instead.
+    ::OrtEnv* raw = nullptr;
+    Ort::ThrowOnError(Ort::GetApi().CreateEnvWithCustomLoggerAndGlobalThreadPools(
+        [](void*, OrtLoggingLevel, const char*, const char*, const char* code_location, const char* message) {
+          Log(LogLevel::kDebug, std::string("onnxruntime: ") + message + " (" + code_location + ")");
+        },
+        nullptr, ORT_LOGGING_LEVEL_WARNING, "gemma4", threading, &raw));
+    return Ort::Env(raw);
+  }();
   return env;
 }
+
+int GlobalPoolThreads() { return global_pool_threads; }
 
 TensorType ToTensorType(ONNXTensorElementDataType type) {
   switch (type) {

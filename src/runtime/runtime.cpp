@@ -2,11 +2,15 @@
 // the cache, keep present.* as the next past_key_values.*, hand back the last logits.
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <cstring>
 
 #include "gemma4/error.h"
 #include "gemma4/float16.h"
 #include "gemma4/log.h"
+#include "package/onnx_proto.h"
+#include "package/onnx_split.h"
 #include "runtime/io_discovery.h"
 #include "runtime/kv_state.h"
 #include "runtime/ort.h"
@@ -14,22 +18,38 @@
 
 namespace gemma4 {
 
+// One decoder session and its input and output names in Run() order, fixed at load.
+struct DecoderPart {
+  Ort::Session session{nullptr};
+  std::vector<std::string> input_names, output_names;
+  std::vector<const char*> input_ptrs, output_ptrs;
+
+  DecoderPart() = default;
+  DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs);
+  size_t OutputIndex(const std::string& name) const;
+};
+
 struct Runtime::Impl {
   RuntimeOptions options;
   std::string embed_name, decoder_name;
-  // Sessions are declared before the discovered I/O they describe; nothing refers back to them.
   Ort::Session embed{nullptr};
-  Ort::Session decoder{nullptr};
+  // The decoder graph, whole; or, split at load (onnx::SplitAfterOutputs), its first half: every
+  // node the present.* outputs need, i.e. the layers that own a KV cache. Inputs: the fixed ones
+  // (session order), then the KV pairs in kv_layers order. Outputs: logits first when whole; the
+  // present pairs in kv_layers order; then, when split, the tensors the head reads.
+  DecoderPart decoder;
+  // The second half when split, empty otherwise: the KV-shared layers and the LM head. Prefill
+  // runs all but the last prompt tokens through `decoder` alone.
+  DecoderPart head;
   EmbedIo embed_io;
   DecoderIo decoder_io;
   size_t max_context = 0;
 
-  // Decoder input and output names in Run() order, fixed at load.
-  std::vector<std::string> input_names, output_names;
-  std::vector<const char*> input_ptrs, output_ptrs;
-
   void Check();
-  void Step(KvStateImpl& state, std::span<const int32_t> ids, size_t keep) const;
+  void Step(KvStateImpl& state, std::span<const int32_t> ids, size_t keep, bool want_logits) const;
+  // Splits the decoder after its KV outputs into `decoder` and `head`; false (nothing loaded)
+  // when the graph cannot be split.
+  bool LoadSplit(const Package& package);
 };
 
 namespace {
@@ -87,7 +107,9 @@ void Runtime::Impl::Check() {
   }
 }
 
-void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_t keep) const {
+void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_t keep, bool want_logits) const {
+  const auto& input_names = decoder.input_names;
+  const bool split = static_cast<bool>(head.session);
   const size_t past = state.length();
   const size_t s = ids.size();
   const int64_t seq = static_cast<int64_t>(s);
@@ -138,8 +160,21 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   std::vector<Ort::Value> outputs;
   run_start = std::chrono::steady_clock::now();
   try {
-    outputs = const_cast<Ort::Session&>(decoder).Run(run_options, input_ptrs.data(), inputs.data(), inputs.size(),
-                                                     output_ptrs.data(), output_ptrs.size());
+    outputs = const_cast<Ort::Session&>(decoder.session).Run(run_options, decoder.input_ptrs.data(), inputs.data(),
+                                                             inputs.size(), decoder.output_ptrs.data(), decoder.output_ptrs.size());
+    if (split && want_logits) {
+      // The head reads original inputs and tensors of the first half, all borrowed, none copied.
+      std::vector<const OrtValue*> head_inputs;
+      for (const auto& name : head.input_names) {
+        auto it = std::find(input_names.begin(), input_names.end(), name);
+        head_inputs.push_back(it != input_names.end() ? static_cast<const OrtValue*>(inputs[it - input_names.begin()])
+                                                      : static_cast<const OrtValue*>(outputs[decoder.OutputIndex(name)]));
+      }
+      OrtValue* logits = nullptr;
+      Ort::ThrowOnError(Ort::GetApi().Run(const_cast<Ort::Session&>(head.session), run_options, head.input_ptrs.data(),
+                                          head_inputs.data(), head_inputs.size(), head.output_ptrs.data(), 1, &logits));
+      state.last_logits = Ort::Value(logits);
+    }
   } catch (const Ort::Exception& ex) {
     // Give the cache back so the state stays usable after a failed step.
     for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
@@ -150,19 +185,112 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   }
   state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());
 
+  const size_t kv_out = split ? 0 : 1;
   for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
-    Ort::Value& k = outputs[1 + 2 * i];
+    Ort::Value& k = outputs[kv_out + 2 * i];
     const auto shape = k.GetTensorTypeAndShapeInfo().GetShape();
     if (shape.size() != 4 || shape[2] != static_cast<int64_t>(past + s)) {
       throw Error(ErrorKind::kUnsupported, decoder_name + ": " + decoder_io.kv_layers[i].present_key +
                                                " does not grow the cache by the new tokens (expected length " +
                                                std::to_string(past + s) + ")");
     }
-    state.keys()[i] = std::move(outputs[1 + 2 * i]);
-    state.values()[i] = std::move(outputs[2 + 2 * i]);
+    state.keys()[i] = std::move(outputs[kv_out + 2 * i]);
+    state.values()[i] = std::move(outputs[kv_out + 2 * i + 1]);
   }
+  state.ReleaseViews();
   state.mutable_tokens().insert(state.mutable_tokens().end(), ids.begin(), ids.end());
-  state.last_logits = std::move(outputs[0]);
+  if (!split) state.last_logits = std::move(outputs[0]);
+  else if (!want_logits) state.last_logits = Ort::Value{nullptr};
+}
+
+DecoderPart::DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs)
+    : session(std::move(s)), input_names(std::move(inputs)), output_names(std::move(outputs)) {
+  for (const auto& n : input_names) input_ptrs.push_back(n.c_str());
+  for (const auto& n : output_names) output_ptrs.push_back(n.c_str());
+}
+
+size_t DecoderPart::OutputIndex(const std::string& name) const {
+  auto it = std::find(output_names.begin(), output_names.end(), name);
+  if (it == output_names.end()) throw Error(ErrorKind::kRuntime, "decoder: no output named " + name);
+  return static_cast<size_t>(it - output_names.begin());
+}
+
+namespace {
+
+std::vector<std::string> SessionNames(const Ort::Session& session, bool inputs) {
+  Ort::AllocatorWithDefaultOptions alloc;
+  std::vector<std::string> names;
+  const size_t n = inputs ? session.GetInputCount() : session.GetOutputCount();
+  for (size_t i = 0; i < n; ++i) {
+    names.emplace_back(inputs ? session.GetInputNameAllocated(i, alloc).get() : session.GetOutputNameAllocated(i, alloc).get());
+  }
+  return names;
+}
+
+// Fixed inputs in session order, then the KV pairs in kv_layers order.
+std::vector<std::string> DecoderInputOrder(const Ort::Session& session, const DecoderIo& io) {
+  std::vector<std::string> names;
+  for (auto& name : SessionNames(session, true)) {
+    if (name.rfind("past_key_values.", 0) != 0) names.push_back(std::move(name));
+  }
+  for (const auto& layer : io.kv_layers) {
+    names.push_back(layer.past_key.name);
+    names.push_back(layer.past_value.name);
+  }
+  return names;
+}
+
+std::vector<std::string> PresentNames(const DecoderIo& io) {
+  std::vector<std::string> names;
+  for (const auto& layer : io.kv_layers) {
+    names.push_back(layer.present_key);
+    names.push_back(layer.present_value);
+  }
+  return names;
+}
+
+}  // namespace
+
+bool Runtime::Impl::LoadSplit(const Package& package) {
+  std::vector<std::string> present;
+  for (const auto& out : onnx::ReadModelSummary(package.decoder.onnx).outputs) {
+    if (out.name.rfind("present.", 0) == 0) present.push_back(out.name);
+  }
+  if (present.empty()) return false;
+  std::optional<onnx::GraphSplit> split = onnx::SplitAfterOutputs(package.decoder.onnx, present);
+  if (!split) {
+    Log(LogLevel::kDebug, decoder_name + ": cannot be split after its KV outputs; running it whole");
+    return false;
+  }
+  Ort::Session first = CreateSessionFromBytes(split->first, package.decoder.onnx, split->data_folder, options.device,
+                                              options, "_kv");
+  std::vector<TensorSpec> first_inputs = ReadSpecs(first, true), first_outputs = ReadSpecs(first, false);
+  std::map<std::string, int32_t> types;
+  for (const auto& spec : first_outputs) types[spec.name] = static_cast<int32_t>(ToOrtType(spec.type));
+  Ort::Session second = CreateSessionFromBytes(split->Second(types), package.decoder.onnx, split->data_folder,
+                                               options.device, options, "_head");
+
+  // Declared as the whole graph would: its inputs, then logits (and any other output of the
+  // head) and the present pairs; the boundary is an implementation detail.
+  std::vector<TensorSpec> outputs = ReadSpecs(second, false);
+  for (auto& spec : first_outputs) {
+    if (std::find(present.begin(), present.end(), spec.name) != present.end()) outputs.push_back(std::move(spec));
+  }
+  decoder_io = DiscoverDecoderIo(std::move(first_inputs), std::move(outputs), decoder_name);
+  std::vector<std::string> first_names = PresentNames(decoder_io);
+  for (const auto& b : split->boundary) {
+    if (std::find(first_names.begin(), first_names.end(), b) == first_names.end()) first_names.push_back(b);
+  }
+  std::vector<std::string> inputs = DecoderInputOrder(first, decoder_io);
+  decoder = DecoderPart(std::move(first), std::move(inputs), std::move(first_names));
+  std::vector<std::string> head_inputs;
+  for (const auto& spec : ReadSpecs(second, true)) head_inputs.push_back(spec.name);
+  head = DecoderPart(std::move(second), std::move(head_inputs), {decoder_io.logits.name});
+  Log(LogLevel::kDebug, decoder_name + ": split after its KV outputs: " + std::to_string(split->nodes_first) + " of " +
+                            std::to_string(split->nodes_total) + " nodes and " + std::to_string(split->initializers_first) +
+                            " of " + std::to_string(split->initializers_total) + " initializers in the first half; " +
+                            std::to_string(split->boundary.size()) + " tensors cross");
+  return true;
 }
 
 // GetOrtInfo() first: it loads the ONNX Runtime API table every Ort:: call below relies on.
@@ -173,29 +301,19 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   m.embed_name = package.embed.onnx.filename().string();
   m.decoder_name = package.decoder.onnx.filename().string();
   m.embed = CreateSession(package.embed.onnx, options.embed_device, options);
-  m.decoder = CreateSession(package.decoder.onnx, options.device, options);
   m.embed_io = DiscoverEmbedIo(m.embed, m.embed_name);
-  m.decoder_io = DiscoverDecoderIo(m.decoder, m.decoder_name);
+  if (!options.kv_prefill || !m.LoadSplit(package)) {
+    Ort::Session whole = CreateSession(package.decoder.onnx, options.device, options);
+    m.decoder_io = DiscoverDecoderIo(whole, m.decoder_name);
+    std::vector<std::string> outputs = PresentNames(m.decoder_io);
+    outputs.insert(outputs.begin(), m.decoder_io.logits.name);
+    std::vector<std::string> inputs = DecoderInputOrder(whole, m.decoder_io);
+    m.decoder = DecoderPart(std::move(whole), std::move(inputs), std::move(outputs));
+  }
   m.Check();
 
   const size_t model_max = package.config.max_position_embeddings > 0 ? package.config.max_position_embeddings : 131072;
   m.max_context = options.max_context > 0 ? std::min(options.max_context, model_max) : model_max;
-
-  // Fixed inputs first (in session order), then the KV pairs in layer order.
-  for (const auto& in : m.decoder_io.inputs) {
-    if (in.name.rfind("past_key_values.", 0) != 0) m.input_names.push_back(in.name);
-  }
-  for (const auto& layer : m.decoder_io.kv_layers) {
-    m.input_names.push_back(layer.past_key.name);
-    m.input_names.push_back(layer.past_value.name);
-  }
-  m.output_names.push_back(m.decoder_io.logits.name);
-  for (const auto& layer : m.decoder_io.kv_layers) {
-    m.output_names.push_back(layer.present_key);
-    m.output_names.push_back(layer.present_value);
-  }
-  for (const auto& n : m.input_names) m.input_ptrs.push_back(n.c_str());
-  for (const auto& n : m.output_names) m.output_ptrs.push_back(n.c_str());
 }
 
 Runtime::~Runtime() = default;
@@ -204,6 +322,7 @@ const EmbedIo& Runtime::embed_io() const { return impl_->embed_io; }
 const DecoderIo& Runtime::decoder_io() const { return impl_->decoder_io; }
 const RuntimeOptions& Runtime::options() const { return impl_->options; }
 size_t Runtime::max_context() const { return impl_->max_context; }
+bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
 
 std::unique_ptr<KvState> Runtime::NewState() const { return std::make_unique<KvStateImpl>(impl_->decoder_io); }
 
@@ -228,25 +347,33 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
     }
   }
 
-  // Chunked prefill: earlier chunks only fill the cache; logits come from the last one. A graph
-  // without num_logits_to_keep returns logits for every position it is given (1 MiB per token at
-  // Gemma's vocabulary), so by default its prefill goes in chunks that bound that buffer.
-  constexpr size_t kChunkWithoutLogitsToKeep = 128;
+  // Prefill: every token before the last `logits_to_keep` only fills the cache. With the decoder
+  // split they skip the head (the layers that own no cache, the LM head) in one call (or chunks
+  // of prefill_chunk). Without it they go through the full decoder together with the
+  // last ones, in chunks when its logits cover every position (no num_logits_to_keep: 1 MiB per
+  // token at Gemma's vocabulary) so that buffer stays bounded.
   size_t chunk = m.options.prefill_chunk;
-  if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : std::max(kChunkWithoutLogitsToKeep, logits_to_keep);
   size_t done = 0;
-  while (ids.size() - done > chunk) {
-    // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
-    const size_t step = std::min(chunk, ids.size() - done - logits_to_keep);
-    if (step == 0) break;
-    m.Step(state, ids.subspan(done, step), 1);
-    done += step;
+  if (m.head.session) {
+    const size_t prefix = ids.size() - logits_to_keep;
+    if (chunk == 0) chunk = prefix;
+    while (done < prefix) {
+      const size_t step = std::min(chunk, prefix - done);
+      m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/false);
+      done += step;
+    }
+  } else {
+    constexpr size_t kChunkWithoutLogitsToKeep = 128;
+    if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : std::max(kChunkWithoutLogitsToKeep, logits_to_keep);
+    while (ids.size() - done > chunk) {
+      // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
+      const size_t step = std::min(chunk, ids.size() - done - logits_to_keep);
+      if (step == 0) break;
+      m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/true);
+      done += step;
+    }
   }
-  auto tail = ids.subspan(done);
-  if (logits_to_keep > tail.size()) {
-    throw Error(ErrorKind::kInvalidArgument, "Forward: logits_to_keep exceeds the last prefill chunk");
-  }
-  m.Step(state, tail, logits_to_keep);
+  m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
 
   auto info = state.last_logits.GetTensorTypeAndShapeInfo();
   const auto shape = info.GetShape();

@@ -69,26 +69,58 @@ void CheckDeviceAvailable(const std::string& device) {
   }
 }
 
+namespace {
+
+Ort::SessionOptions MakeSessionOptions(const std::filesystem::path& onnx, const std::string& device,
+                                       const RuntimeOptions& options, const std::string& profile_suffix) {
+  Ort::SessionOptions so;
+  OrtEnv(options.threads);  // the first session decides the global pool's size
+  if (options.threads == GlobalPoolThreads()) {
+    so.DisablePerSessionThreads();
+  } else {
+    // A pool of its own: without spinning, so that it does not hold the cores while another
+    // session of this process runs.
+    if (options.threads > 0) so.SetIntraOpNumThreads(options.threads);
+    so.SetInterOpNumThreads(1);
+    so.AddConfigEntry("session.intra_op.allow_spinning", "0");
+  }
+  so.SetExecutionMode(ORT_SEQUENTIAL);
+  so.SetGraphOptimizationLevel(OptimizationLevel(options.graph_optimization_level));
+  if (options.profile) so.EnableProfiling((options.profile_prefix + "_" + onnx.stem().string() + profile_suffix).c_str());
+  if (device == "cuda") {
+    OrtCUDAProviderOptionsV2* cuda = nullptr;
+    Ort::ThrowOnError(Ort::GetApi().CreateCUDAProviderOptions(&cuda));
+    std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> guard(
+        cuda, Ort::GetApi().ReleaseCUDAProviderOptions);
+    so.AppendExecutionProvider_CUDA_V2(*cuda);
+  }
+  return so;
+}
+
+}  // namespace
+
 Ort::Session CreateSession(const std::filesystem::path& onnx, const std::string& device, const RuntimeOptions& options) {
   CheckDeviceAvailable(device);
   try {
-    Ort::SessionOptions so;
-    if (options.threads > 0) so.SetIntraOpNumThreads(options.threads);
-    so.SetInterOpNumThreads(1);
-    so.SetExecutionMode(ORT_SEQUENTIAL);
-    so.SetGraphOptimizationLevel(OptimizationLevel(options.graph_optimization_level));
-    if (options.profile) so.EnableProfiling((options.profile_prefix + "_" + onnx.stem().string()).c_str());
-    if (device == "cuda") {
-      OrtCUDAProviderOptionsV2* cuda = nullptr;
-      Ort::ThrowOnError(Ort::GetApi().CreateCUDAProviderOptions(&cuda));
-      std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> guard(
-          cuda, Ort::GetApi().ReleaseCUDAProviderOptions);
-      so.AppendExecutionProvider_CUDA_V2(*cuda);
-    }
+    Ort::SessionOptions so = MakeSessionOptions(onnx, device, options, "");
     Log(LogLevel::kDebug, "creating session for " + onnx.string() + " on " + device);
     return Ort::Session(OrtEnv(), onnx.c_str(), so);
   } catch (const Ort::Exception& e) {
     throw Error(ErrorKind::kRuntime, onnx.string() + ": ONNX Runtime could not load the graph: " + e.what());
+  }
+}
+
+Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesystem::path& onnx,
+                                    const std::filesystem::path& data_folder, const std::string& device,
+                                    const RuntimeOptions& options, const std::string& part) {
+  CheckDeviceAvailable(device);
+  try {
+    Ort::SessionOptions so = MakeSessionOptions(onnx, device, options, part);
+    so.AddConfigEntry("session.model_external_initializers_file_folder_path", data_folder.c_str());
+    Log(LogLevel::kDebug, "creating session for part " + part + " of " + onnx.string() + " on " + device);
+    return Ort::Session(OrtEnv(), bytes.data(), bytes.size(), so);
+  } catch (const Ort::Exception& e) {
+    throw Error(ErrorKind::kRuntime, onnx.string() + " (part " + part + "): ONNX Runtime could not load the graph: " + e.what());
   }
 }
 

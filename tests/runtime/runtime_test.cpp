@@ -154,6 +154,43 @@ TEST_P(ForwardTest, TruncateRewindsTheCache) {
   EXPECT_EQ(clone->tokens(), s->tokens());
 }
 
+TEST_P(ForwardTest, SplitDecoderComputesWhatTheWholeGraphComputes) {
+  // By default the decoder is split after its KV outputs and prefill skips the head; with
+  // kv_prefill off the whole graph runs every token. Same logits, same cache, either way: for a
+  // prompt, then single steps, then several kept rows (speculative verification's shape).
+  const auto& [name, dtype] = GetParam();
+  Loaded split = Load(name, dtype);
+  RuntimeOptions whole_options;
+  whole_options.kv_prefill = false;
+  Loaded whole = Load(name, dtype, whole_options);
+  EXPECT_TRUE(split.runtime->has_kv_prefill()) << name;
+  EXPECT_FALSE(whole.runtime->has_kv_prefill());
+  EXPECT_EQ(split.runtime->decoder_io().kv_layers.size(), whole.runtime->decoder_io().kv_layers.size());
+  EXPECT_EQ(split.runtime->decoder_io().logits.name, whole.runtime->decoder_io().logits.name);
+  // float16 logits of magnitude ~30 are 1/64 apart; the halves see other batch shapes than the
+  // whole graph, so a few float16 steps of difference are expected there.
+  const float tolerance = dtype == "q4f16" || dtype == "fp16" ? 1e-1f : 2e-3f;
+
+  const int32_t vocab = static_cast<int32_t>(whole.runtime->decoder_io().vocab_size);
+  const auto ids = Prompt(23, vocab, 3);
+  auto a = split.runtime->NewState();
+  auto b = whole.runtime->NewState();
+  auto la = split.runtime->Forward(*a, std::span(ids).first(17), 1);
+  const std::vector<float> first_split(la.begin(), la.end());
+  EXPECT_LT(MaxAbsDiff(first_split, whole.runtime->Forward(*b, std::span(ids).first(17), 1)), tolerance);
+  for (size_t i = 17; i < 20; ++i) {
+    auto step = split.runtime->Forward(*a, std::span(ids).subspan(i, 1), 1);
+    const std::vector<float> got(step.begin(), step.end());
+    EXPECT_LT(MaxAbsDiff(got, whole.runtime->Forward(*b, std::span(ids).subspan(i, 1), 1)), tolerance) << "step " << i;
+  }
+  auto rows = split.runtime->Forward(*a, std::span(ids).subspan(20), 3);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(3 * vocab));
+  const std::vector<float> got(rows.begin(), rows.end());
+  EXPECT_LT(MaxAbsDiff(got, whole.runtime->Forward(*b, std::span(ids).subspan(20), 3)), tolerance);
+  EXPECT_EQ(a->tokens(), ids);
+  EXPECT_EQ(b->tokens(), ids);
+}
+
 INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
                          ::testing::Values(std::make_pair("text-q4", "q4"), std::make_pair("text-q4f16", "q4f16"),
                                            std::make_pair("no-logits-to-keep", "q4"),
