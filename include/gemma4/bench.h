@@ -68,4 +68,47 @@ double PeakRssMb();
 BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptions& options,
                      const std::function<void(const std::string&)>& progress = {});
 
+// The mechanism behind speculative decoding, measured on its own (random weights accept almost no
+// drafts, so end-to-end speed-ups say little): after one prefill of the prompt, the wall time of a
+// decoder call with 1 token against one with 1 + K tokens (logits for every row), each followed by
+// a Truncate back to the prompt so every sample runs at the same depth. Samples of the two are
+// interleaved, repetition by repetition.
+struct VerifyBenchOptions {
+  size_t prompt_tokens = 512;        // -p: cached tokens before the timed calls
+  std::vector<size_t> draft_sizes;   // --verify: the K values (each >= 1)
+  int repetitions = 5;               // -r: samples of each call
+  int warmup = 1;                    // untimed calls of each size first
+  std::vector<int32_t> prompt_ids;   // the prompt; empty: prompt_tokens random ids (seeded)
+  uint64_t seed = 1234;
+};
+
+struct VerifyCost {
+  size_t draft_tokens = 0;            // K
+  BenchStat single_ms;                // c(1): Forward with 1 token, sampled next to...
+  BenchStat batch_ms;                 // c(1+K): Forward with 1 + K tokens, all rows' logits
+  BenchStat truncate_ms;              // the Truncate that drops the K tokens again
+  double cost_ratio = 0;              // c(1+K) / c(1), from the medians
+  // speedup[A] for A = 0..K accepted drafts per call: (A + 1) * c(1) / c(1+K), the decode speed-up
+  // over one token per call when each call settles A drafts and the model's own token.
+  std::vector<double> speedup;
+};
+
+struct VerifyBenchResult {
+  std::string model;
+  std::string dtype;
+  int threads = 0;
+  size_t prompt_tokens = 0;
+  double load_ms = 0;
+  double prefill_ms = 0;              // the one untimed-for-the-ratio prefill
+  std::vector<VerifyCost> costs;      // one per K, in the order asked
+  double peak_rss_mb = 0;
+
+  nlohmann::ordered_json ToJson() const;
+};
+
+// Throws Error(kInvalidArgument) for no K, K = 0 or r < 1, Error(kLimit) when the prompt and the
+// largest 1 + K exceed the context.
+VerifyBenchResult RunVerifyBench(const std::shared_ptr<const Model>& model, const VerifyBenchOptions& options,
+                                 const std::function<void(const std::string&)>& progress = {});
+
 }  // namespace gemma4

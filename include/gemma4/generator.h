@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
+#include "gemma4/speculative.h"
 
 namespace gemma4 {
 
@@ -31,6 +33,18 @@ struct GenerateOptions {
   std::function<bool(std::string_view text, int32_t token)> on_token;
   // Polled between steps; set from any thread to stop (StopReason::kCancelled).
   const std::atomic<bool>* cancel = nullptr;
+  // Speculative decoding: before each decoder step, `draft` proposes up to `draft_max` tokens
+  // (fewer near max_new_tokens or the end of the context) and one decoder call runs the pending
+  // token and the drafts together; the drafts the model would have picked itself are kept, the
+  // rest rolled back. Every token is the argmax plain greedy decoding would take (penalties and
+  // stop rules included); only the number of decoder calls changes. The logits are bit-identical
+  // only where the decoder computes a row the same alone or batched: ONNX Runtime's CPU
+  // MatMulNBits at accuracy_level 4 takes another numeric path for one row than for several
+  // (logits ~0.1 apart on the full-size package), so near-ties can resolve differently there.
+  // Greedy only: with sampling on (do_sample and temperature > 0), speculation is silently off.
+  // Off when draft is null or draft_max is 0.
+  std::shared_ptr<DraftSource> draft;
+  size_t draft_max = 0;
 };
 
 struct Timings {
@@ -40,6 +54,8 @@ struct Timings {
   size_t prompt_tokens = 0;      // tokens in the prompt
   size_t prefilled_tokens = 0;   // of which actually run (the rest came from the cache)
   size_t generated_tokens = 0;
+  size_t decode_calls = 0;       // decoder calls after the prefill (fewer than generated_tokens - 1
+                                 // when drafts are accepted)
 };
 
 struct GenerationResult {
@@ -48,6 +64,8 @@ struct GenerationResult {
   std::string text;                 // the decoded answer: no EOS text, no stop string
   StopReason stop_reason = StopReason::kLength;
   size_t reused_tokens = 0;         // prompt tokens served from the cache of earlier turns
+  size_t draft_tokens = 0;          // speculative decoding: tokens proposed and verified
+  size_t accepted_tokens = 0;       // of which the model agreed with (acceptance = accepted / draft)
   Timings timings;
 };
 
@@ -60,6 +78,10 @@ class StopStringMatcher;
 // construction (reusing the session's cached prefix), then each GenerateNextToken() samples one
 // token, applies the stop rules, and returns it. A sampled token is run through the decoder
 // lazily, at the next call, so the last token of an answer never costs a decoder step.
+// With a draft source (GenerateOptions::draft), one decoder call may settle several tokens; they
+// are then returned one per call, each through the same stop rules, and the cache runs ahead of
+// the returned tokens by those still queued. Once done, the cache holds exactly the prompt and
+// the output minus its last token, as without drafts.
 // Borrows the session: the session must outlive the generator, and only one generator may use a
 // session at a time.
 class Generator {
@@ -85,6 +107,11 @@ class Generator {
 
  private:
   void Feed(int32_t token);
+  // Runs `token` and the drafted tokens after it in one decoder call and queues the accepted drafts
+  // and the model's own next token; falls back to Feed + Sample when nothing is drafted.
+  void Verify(int32_t token);
+  size_t DraftBudget() const;
+  void TrimCache();
   void FlushHeldText();
 
   Session& session_;
@@ -96,6 +123,9 @@ class Generator {
   std::vector<int32_t> context_;  // prompt + generated, for penalties
   std::vector<float> row_;        // the logits of the next position, copied (the sampler edits them)
   std::optional<int32_t> pending_;  // sampled but not yet run through the decoder
+  bool speculate_ = false;          // a draft source is set and decoding is greedy
+  std::deque<int32_t> queued_;      // settled by a verifying call, not yet returned; the cache
+                                    // holds all of them but the last
   std::string text_;
   GenerationResult result_;
   bool done_ = false;

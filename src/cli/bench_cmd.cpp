@@ -2,6 +2,7 @@
 // on stdout, or one JSON object with --json. Progress goes to stderr.
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -17,6 +18,7 @@ struct BenchFlags {
   ModelFlags model;
   BenchOptions bench;
   std::vector<size_t> depths;
+  std::vector<size_t> verify;  // --verify: measure the speculative verification cost instead
   std::string prompt_ids_file;
   bool json = false;
   bool quiet = false;
@@ -66,6 +68,45 @@ void PrintTable(const BenchResult& r) {
               r.load_ms, r.peak_rss_mb, 100.0 * r.host_share.median, r.host_ms_per_token.median, r.ttft_ms.samples.size());
 }
 
+void PrintVerifyTable(const VerifyBenchResult& r) {
+  const std::string model = std::filesystem::path(r.model).filename().string();
+  const std::string threads = r.threads > 0 ? std::to_string(r.threads) : "auto";
+  std::printf("| model | dtype | threads | depth | K | c(1) ms | c(1+K) ms | c(1+K)/c(1) | speed-up at A = 0..K accepted |\n");
+  std::printf("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+  for (const auto& c : r.costs) {
+    std::string speedups;
+    for (size_t a = 0; a < c.speedup.size(); ++a) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%sA=%zu: %.2fx", a ? ", " : "", a, c.speedup[a]);
+      speedups += buf;
+    }
+    std::printf("| %s | %s | %s | %zu | %zu | %s | %s | %.2f | %s |\n", model.c_str(), r.dtype.c_str(), threads.c_str(),
+                r.prompt_tokens, c.draft_tokens, Cell(c.single_ms, 1).c_str(), Cell(c.batch_ms, 1).c_str(), c.cost_ratio,
+                speedups.c_str());
+  }
+  const size_t reps = r.costs.empty() ? 0 : r.costs.front().single_ms.samples.size();
+  std::printf("\nload %.0f ms | prefill %.0f ms | truncate %.2f ms (median, K=%zu) | peak RSS %.0f MiB | %zu repetitions\n",
+              r.load_ms, r.prefill_ms, r.costs.empty() ? 0.0 : r.costs.back().truncate_ms.median,
+              r.costs.empty() ? size_t{0} : r.costs.back().draft_tokens, r.peak_rss_mb, reps);
+}
+
+void RunVerify(BenchFlags& f, const std::shared_ptr<const Model>& model,
+               const std::function<void(const std::string&)>& progress) {
+  VerifyBenchOptions v;
+  v.prompt_tokens = f.bench.prompt_tokens;
+  v.draft_sizes = f.verify;
+  v.repetitions = f.bench.repetitions;
+  v.warmup = f.bench.warmup;
+  v.prompt_ids = f.bench.prompt_ids;
+  v.seed = f.bench.seed;
+  VerifyBenchResult r = RunVerifyBench(model, v, progress);
+  if (f.json) {
+    std::cout << r.ToJson().dump() << '\n';
+  } else {
+    PrintVerifyTable(r);
+  }
+}
+
 void Run(BenchFlags& f) {
   f.bench.depths = f.depths;
   if (!f.prompt_ids_file.empty()) f.bench.prompt_ids = ReadIdsFile(f.prompt_ids_file);
@@ -77,6 +118,7 @@ void Run(BenchFlags& f) {
   auto progress = [&](const std::string& line) {
     if (!f.quiet) std::cerr << line << '\n';
   };
+  if (!f.verify.empty()) return RunVerify(f, model, progress);
   BenchResult r = RunBench(model, f.bench, progress);
   if (f.json) {
     std::cout << r.ToJson().dump() << '\n';
@@ -98,6 +140,10 @@ void Setup(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("-d,--depth", f->depths, "Also time decoding after this many cached tokens (repeatable)")
       ->delimiter(',');
+  app.add_option("--verify", f->verify,
+                 "Instead of pp/tg: time a decoder call with 1+K tokens against one with 1 token after the -p "
+                 "prompt (speculative decoding's cost ratio and speed-up per accepted draft; K list: 1,2,4)")
+      ->delimiter(',')->check(CLI::PositiveNumber);
   app.add_option("--prompt-ids-file", f->prompt_ids_file, "Prompt as a JSON array of token ids (overrides -p)");
   app.add_option("--seed", f->bench.seed, "Seed of the random prompt")->capture_default_str();
   app.add_option_function<std::string>(

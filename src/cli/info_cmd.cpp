@@ -82,6 +82,12 @@ void PrintText(const nlohmann::json& j) {
   std::printf("KV cache: %zu layers own a cache", d["kv_layers"].size());
   if (!d["kv_shared_layers"].is_null()) std::printf(", %lld share one", d["kv_shared_layers"].get<long long>());
   std::printf("\n");
+  if (d.contains("split_prefill")) {
+    std::printf("prefill: %s\n", d["split_prefill"].get<bool>()
+                                      ? "decoder split after its KV outputs; all but the last prompt tokens skip the "
+                                        "layers without a cache of their own and the LM head"
+                                      : "every prompt token runs the whole decoder");
+  }
   for (const auto& l : d["kv_layers"]) {
     std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
                 l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),

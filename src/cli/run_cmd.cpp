@@ -11,6 +11,7 @@
 #include "gemma4/generator.h"
 #include "gemma4/log.h"
 #include "gemma4/read_file.h"
+#include "gemma4/speculative.h"
 
 namespace gemma4::cli {
 namespace {
@@ -26,6 +27,8 @@ struct RunFlags {
   bool json = false;
   bool stats = false;
   bool no_thinking = false;
+  size_t draft_max = 0;    // --draft-max: prompt lookup decoding, drafts per decoder call (0: off)
+  size_t draft_ngram = 3;  // --draft-ngram: longest n-gram looked up
 };
 
 std::vector<int32_t> ParseIds(const std::string& text) {
@@ -89,6 +92,10 @@ void Run(RunFlags& f) {
   options.sampling = ResolveSampling(f.sampling, *model);
   options.stop = f.sampling.stop;
   options.ignore_eos = f.sampling.ignore_eos;
+  if (f.draft_max > 0) {
+    options.draft = std::make_shared<PromptLookupDraft>(f.draft_ngram, 1);
+    options.draft_max = f.draft_max;
+  }
   InterruptScope interrupt;  // Ctrl-C ends the answer, not the program
   options.cancel = &interrupt.flag();
   if (!f.json) {
@@ -105,12 +112,15 @@ void Run(RunFlags& f) {
                         {"output_ids", r.output_ids},
                         {"text", r.text},
                         {"stop_reason", StopReasonName(r.stop_reason)},
+                        {"draft_tokens", r.draft_tokens},
+                        {"accepted_tokens", r.accepted_tokens},
                         {"timings",
                          {{"load_ms", r.timings.load_ms},
                           {"prefill_ms", r.timings.prefill_ms},
                           {"decode_ms", r.timings.decode_ms},
                           {"prompt_tokens", r.timings.prompt_tokens},
-                          {"generated_tokens", r.timings.generated_tokens}}}};
+                          {"generated_tokens", r.timings.generated_tokens},
+                          {"decode_calls", r.timings.decode_calls}}}};
     std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
   } else {
     std::cout << '\n' << std::flush;
@@ -122,6 +132,12 @@ void Run(RunFlags& f) {
                  std::string(StopReasonName(r.stop_reason)).c_str(), t.load_ms, t.prefilled_tokens, t.prefill_ms,
                  t.prefill_ms > 0 ? t.prefilled_tokens * 1000.0 / t.prefill_ms : 0.0, t.generated_tokens, t.decode_ms,
                  t.decode_ms > 0 ? decode_tokens * 1000.0 / t.decode_ms : 0.0);
+    if (r.draft_tokens > 0 || f.draft_max > 0) {
+      std::fprintf(stderr, "[draft] %zu of %zu drafted tokens accepted (%.1f%%) | %zu decoder calls for %zu tokens\n",
+                   r.accepted_tokens, r.draft_tokens,
+                   r.draft_tokens ? 100.0 * double(r.accepted_tokens) / double(r.draft_tokens) : 0.0, t.decode_calls,
+                   t.generated_tokens > 0 ? t.generated_tokens - 1 : size_t{0});
+    }
   }
 }
 
@@ -135,6 +151,13 @@ void Setup(CLI::App& app) {
   app.add_option("--system", f->system, "System message");
   app.add_flag("--raw", f->raw, "No chat template: tokenize the prompt as tokenizer(text) does");
   app.add_flag("--no-thinking", f->no_thinking, "Pass enable_thinking=false to the chat template");
+  app.add_option("--draft-max", f->draft_max,
+                 "Speculative decoding from the prompt (lookup decoding): draft up to K tokens per decoder call "
+                 "and verify them in one call; same output as greedy, greedy only (ignored when sampling); 0 = off")
+      ->capture_default_str();
+  app.add_option("--draft-ngram", f->draft_ngram,
+                 "Longest n-gram looked up in the prompt and output for --draft-max (down to 1)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_flag("--json", f->json, "Print one JSON object at the end instead of streaming text");
   app.add_flag("--stats", f->stats, "Print load, prefill and decode speed to stderr");
   app.callback([f] { Run(*f); });

@@ -3,6 +3,7 @@
 #include "gemma4/bench.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <numeric>
@@ -184,6 +185,108 @@ BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptio
       d_share.push_back(f.decode_ms > 0 ? std::max(0.0, f.decode_ms - f.decode_ort_ms) / f.decode_ms : 0.0);
     }
     result.depths.push_back({depth, BenchStat::Of(d_decode), BenchStat::Of(d_share)});
+  }
+  result.peak_rss_mb = PeakRssMb();
+  return result;
+}
+
+nlohmann::ordered_json VerifyBenchResult::ToJson() const {
+  nlohmann::ordered_json cost_json = nlohmann::ordered_json::array();
+  for (const auto& c : costs) {
+    nlohmann::ordered_json speedup = nlohmann::ordered_json::array();
+    for (size_t a = 0; a < c.speedup.size(); ++a) speedup.push_back({{"accepted", a}, {"speedup", c.speedup[a]}});
+    cost_json.push_back({{"draft_tokens", c.draft_tokens},
+                         {"single_ms", StatJson(c.single_ms)},
+                         {"batch_ms", StatJson(c.batch_ms)},
+                         {"truncate_ms", StatJson(c.truncate_ms)},
+                         {"cost_ratio", c.cost_ratio},
+                         {"speedup", speedup}});
+  }
+  return {{"model", model},     {"dtype", dtype},           {"threads", threads},
+          {"prompt_tokens", prompt_tokens}, {"load_ms", load_ms}, {"prefill_ms", prefill_ms},
+          {"verify", cost_json}, {"peak_rss_mb", peak_rss_mb}};
+}
+
+VerifyBenchResult RunVerifyBench(const std::shared_ptr<const Model>& model, const VerifyBenchOptions& options,
+                                 const std::function<void(const std::string&)>& progress) {
+  using Clock = std::chrono::steady_clock;
+  if (!model) throw Error(ErrorKind::kInvalidArgument, "bench: no model");
+  if (options.repetitions < 1) throw Error(ErrorKind::kInvalidArgument, "bench: -r must be at least 1");
+  if (options.draft_sizes.empty()) throw Error(ErrorKind::kInvalidArgument, "bench: --verify needs at least one K");
+  for (size_t k : options.draft_sizes) {
+    if (k == 0) throw Error(ErrorKind::kInvalidArgument, "bench: --verify K must be at least 1, got 0");
+  }
+  const Runtime& runtime = model->runtime();
+  const int64_t vocab = runtime.decoder_io().vocab_size;
+
+  VerifyBenchResult result;
+  result.model = model->package().root.string();
+  result.dtype = model->package().dtype;
+  result.threads = runtime.options().threads;
+  result.load_ms = model->load_ms();
+  const std::vector<int32_t> prompt = options.prompt_ids.empty()
+                                          ? RandomPrompt(options.prompt_tokens, vocab, options.seed)
+                                          : options.prompt_ids;
+  if (prompt.empty()) throw Error(ErrorKind::kInvalidArgument, "bench: -p must be at least 1");
+  result.prompt_tokens = prompt.size();
+  const size_t largest = *std::max_element(options.draft_sizes.begin(), options.draft_sizes.end());
+  if (prompt.size() + 1 + largest > runtime.max_context()) {
+    throw Error(ErrorKind::kLimit, "bench: " + std::to_string(prompt.size()) + " prompt tokens + " +
+                                       std::to_string(1 + largest) + " verified exceed the context size of " +
+                                       std::to_string(runtime.max_context()) + " (raise -c)");
+  }
+  // The verified tokens: their values do not change the cost, only their number does.
+  std::vector<int32_t> ids = RandomPrompt(largest + 2, vocab, options.seed + 1);
+  ids.erase(ids.begin());  // no <bos> in the middle of a conversation
+
+  auto say = [&](const std::string& line) {
+    if (progress) progress(line);
+  };
+  auto state = runtime.NewState();
+  say("prefill " + std::to_string(prompt.size()) + " tokens");
+  const auto t0 = Clock::now();
+  runtime.Forward(*state, prompt, 1);
+  result.prefill_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  const size_t depth = state->length();
+
+  // One timed Forward of n tokens (logits for every row), then the Truncate back (timed apart).
+  auto call = [&](size_t n, double* truncate_ms) {
+    const std::span<const int32_t> run(ids.data(), n);
+    const auto a = Clock::now();
+    runtime.Forward(*state, run, n);
+    const auto b = Clock::now();
+    state->Truncate(depth);
+    const auto c = Clock::now();
+    if (truncate_ms) *truncate_ms = std::chrono::duration<double, std::milli>(c - b).count();
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  for (int w = 0; w < options.warmup; ++w) {
+    say("warmup " + std::to_string(w + 1) + "/" + std::to_string(options.warmup));
+    call(1, nullptr);
+    for (size_t k : options.draft_sizes) call(1 + k, nullptr);
+  }
+  const size_t n_sizes = options.draft_sizes.size();
+  std::vector<std::vector<double>> single(n_sizes), batch(n_sizes), truncate(n_sizes);
+  for (int r = 0; r < options.repetitions; ++r) {
+    say("verify run " + std::to_string(r + 1) + "/" + std::to_string(options.repetitions));
+    for (size_t i = 0; i < n_sizes; ++i) {
+      double trunc = 0;
+      single[i].push_back(call(1, nullptr));
+      batch[i].push_back(call(1 + options.draft_sizes[i], &trunc));
+      truncate[i].push_back(trunc);
+    }
+  }
+  for (size_t i = 0; i < n_sizes; ++i) {
+    VerifyCost c;
+    c.draft_tokens = options.draft_sizes[i];
+    c.single_ms = BenchStat::Of(single[i]);
+    c.batch_ms = BenchStat::Of(batch[i]);
+    c.truncate_ms = BenchStat::Of(truncate[i]);
+    c.cost_ratio = c.single_ms.median > 0 ? c.batch_ms.median / c.single_ms.median : 0.0;
+    for (size_t a = 0; a <= c.draft_tokens; ++a) {
+      c.speedup.push_back(c.batch_ms.median > 0 ? double(a + 1) * c.single_ms.median / c.batch_ms.median : 0.0);
+    }
+    result.costs.push_back(std::move(c));
   }
   result.peak_rss_mb = PeakRssMb();
   return result;

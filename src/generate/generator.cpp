@@ -47,6 +47,7 @@ Generator::Generator(Session& session, std::span<const int32_t> prompt, const Ge
   detokenizer_ = std::make_unique<StreamingDecoder>(model_.tokenizer(), /*skip_special_tokens=*/true);
   stops_ = std::make_unique<StopStringMatcher>(options.stop);
   options_.on_token = nullptr;
+  speculate_ = options_.draft && options_.draft_max > 0 && options_.sampling.greedy();
 
   result_.prompt_ids.assign(prompt.begin(), prompt.end());
   result_.timings.load_ms = model_.load_ms();
@@ -66,22 +67,106 @@ Generator::Generator(Session& session, std::span<const int32_t> prompt, const Ge
   row_.assign(logits.begin(), logits.end());
 }
 
-Generator::~Generator() = default;
+Generator::~Generator() {
+  // Dropped mid-answer: do not leave verified-but-unreturned drafts in the session's cache.
+  try {
+    TrimCache();
+  } catch (...) {
+  }
+}
 
 void Generator::Feed(int32_t token) {
   const int32_t next[] = {token};
   std::span<const float> logits = model_.runtime().Forward(session_.kv_state(), next, 1);
+  ++result_.timings.decode_calls;
   std::copy(logits.begin(), logits.end(), row_.begin());
+}
+
+size_t Generator::DraftBudget() const {
+  // The verifying call settles up to k + 1 tokens (the accepted drafts and the model's own next
+  // one) and caches the pending token and the k drafts.
+  size_t k = options_.draft_max;
+  if (options_.max_new_tokens > 0) {
+    const size_t left = options_.max_new_tokens - std::min(options_.max_new_tokens, result_.output_ids.size());
+    k = std::min(k, left > 0 ? left - 1 : 0);
+  }
+  const size_t cached = session_.kv_state().length() + 1;  // with the pending token
+  const size_t room = model_.runtime().max_context();
+  return std::min(k, room > cached ? room - cached : 0);
+}
+
+void Generator::Verify(int32_t token) {
+  const size_t budget = DraftBudget();
+  std::vector<int32_t> drafts;
+  if (budget > 0) drafts = options_.draft->Propose(context_, budget);
+  if (drafts.size() > budget) drafts.resize(budget);
+  if (drafts.empty()) return Feed(token);
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    if (drafts[i] < 0 || static_cast<size_t>(drafts[i]) >= row_.size()) {
+      throw Error(ErrorKind::kInvalidArgument, "the draft source proposed token id " + std::to_string(drafts[i]) +
+                                                   " (draft " + std::to_string(i) + "), outside the vocabulary of " +
+                                                   std::to_string(row_.size()));
+    }
+  }
+
+  KvState& state = session_.kv_state();
+  const size_t cached = state.length();
+  std::vector<int32_t> ids;
+  ids.reserve(drafts.size() + 1);
+  ids.push_back(token);
+  ids.insert(ids.end(), drafts.begin(), drafts.end());
+  std::span<const float> logits = model_.runtime().Forward(state, ids, ids.size());
+  ++result_.timings.decode_calls;
+  result_.draft_tokens += drafts.size();
+
+  // Row i holds the logits after ids[i]: the model's choice there is exactly what a plain greedy
+  // step would sample with the context extended by drafts[0..i), so draft i stands if it equals it.
+  const size_t vocab = row_.size();
+  const size_t context_size = context_.size();
+  size_t accepted = 0;
+  int32_t next = 0;
+  for (size_t i = 0; i <= drafts.size(); ++i) {
+    const auto row = logits.subspan(i * vocab, vocab);
+    std::copy(row.begin(), row.end(), row_.begin());  // the sampler edits the row in place
+    next = sampler_->Sample(row_, context_, result_.prompt_ids.size());
+    if (i == drafts.size() || next != drafts[i]) break;
+    context_.push_back(next);  // what the penalties of the next row see
+    ++accepted;
+  }
+  context_.resize(context_size);  // the tokens go back on as they are returned
+  result_.accepted_tokens += accepted;
+  queued_.assign(drafts.begin(), drafts.begin() + static_cast<std::ptrdiff_t>(accepted));
+  queued_.push_back(next);
+  // Roll back the rejected drafts: keep the pending token and the accepted ones. The mask and the
+  // positions of the next call follow from the cache length.
+  state.Truncate(cached + 1 + accepted);
+}
+
+void Generator::TrimCache() {
+  // Without drafts the cache holds the prompt and every returned token but the last; restore that
+  // when accepted drafts were queued but never returned (a stop rule fired first).
+  const size_t keep = context_.size() - (result_.output_ids.empty() ? 0 : 1);
+  KvState& state = session_.kv_state();
+  if (state.length() > keep) state.Truncate(keep);
 }
 
 int32_t Generator::GenerateNextToken() {
   if (done_) throw Error(ErrorKind::kInvalidArgument, "GenerateNextToken: generation is already done");
   text_.clear();
-  if (pending_) {
-    Feed(*pending_);
-    pending_.reset();
+  if (queued_.empty()) {
+    if (pending_) {
+      const int32_t token = *pending_;
+      pending_.reset();
+      if (speculate_) {
+        Verify(token);
+      } else {
+        Feed(token);
+      }
+    }
+    if (queued_.empty()) queued_.push_back(sampler_->Sample(row_, context_, result_.prompt_ids.size()));
   }
-  const int32_t token = sampler_->Sample(row_, context_, result_.prompt_ids.size());
+  const int32_t token = queued_.front();
+  queued_.pop_front();
   if (result_.output_ids.empty()) first_token_ = Clock::now();
   result_.output_ids.push_back(token);
   context_.push_back(token);
@@ -96,6 +181,8 @@ int32_t Generator::GenerateNextToken() {
     // The EOS id ends output_ids (as transformers' generate() returns it) but adds no text.
     result_.stop_reason = StopReason::kEos;
     done_ = true;
+    queued_.clear();
+    TrimCache();
     FlushHeldText();
     finish_timings();
     return token;
@@ -112,15 +199,17 @@ int32_t Generator::GenerateNextToken() {
   } else if (options_.cancel && options_.cancel->load(std::memory_order_relaxed)) {
     result_.stop_reason = StopReason::kCancelled;
     done_ = true;
-  } else if (session_.kv_state().length() + 1 > model_.runtime().max_context()) {
+  } else if (context_.size() > model_.runtime().max_context()) {
     result_.stop_reason = StopReason::kLength;  // the token could not be run: the context is full
     done_ = true;
   }
   if (done_) {
+    queued_.clear();
+    TrimCache();
     if (result_.stop_reason != StopReason::kStop) FlushHeldText();
     finish_timings();
-  } else {
-    pending_ = token;
+  } else if (queued_.empty()) {
+    pending_ = token;  // the others in the queue are in the cache already
   }
   return token;
 }
@@ -130,6 +219,8 @@ void Generator::Finish(StopReason reason) {
   if (done_) return;
   done_ = true;
   result_.stop_reason = reason;
+  queued_.clear();
+  TrimCache();
   FlushHeldText();
   const auto end = Clock::now();
   if (result_.output_ids.empty()) first_token_ = end;

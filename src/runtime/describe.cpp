@@ -87,6 +87,7 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                     {"vocab_size", d.vocab_size},
                     {"logits_type", TensorTypeName(d.logits.type)},
                     {"kv_layers", kv},
+                    {"split_prefill", runtime->has_kv_prefill()},
                     {"kv_shared_layers", c.num_hidden_layers > 0
                                              ? nlohmann::json(c.num_hidden_layers - static_cast<int64_t>(d.kv_layers.size()))
                                              : nlohmann::json(nullptr)}};

@@ -292,6 +292,7 @@ TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
   EXPECT_EQ(j["layout"], "community");
   EXPECT_EQ(j["discovery"]["kv_layers"].size(), l.runtime->decoder_io().kv_layers.size());
   EXPECT_EQ(j["discovery"]["kv_shared_layers"], l.package.config.num_kv_shared_layers);
+  EXPECT_EQ(j["discovery"]["split_prefill"], true);
   const uint64_t per_token = l.runtime->decoder_io().KvBytesPerToken();
   EXPECT_EQ(j["memory"]["kv_bytes_per_token"], per_token);
   EXPECT_EQ(j["memory"]["decoder"]["kv_cache_bytes"], per_token * 1000);
