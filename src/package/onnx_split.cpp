@@ -110,6 +110,7 @@ struct ParsedModel {
   size_t graph = 0;  // index of the graph in model_fields
   std::vector<Field> graph_fields;
   std::vector<NodeInfo> nodes;
+  std::vector<std::optional<size_t>> node_of_field;  // per graph field: the node it holds, if any
   std::vector<bool> in_first;  // per node
   std::unordered_set<std::string_view> first_live;    // every name the first half reads or must return
   std::unordered_set<std::string_view> second_reads;  // every name a second-half node reads
@@ -144,6 +145,8 @@ std::optional<ParsedModel> Parse(std::string_view bytes, const std::vector<std::
     }
   }
   if (outputs_found != wanted.size()) return std::nullopt;
+  m.node_of_field.resize(m.graph_fields.size());
+  for (size_t n = 0; n < m.nodes.size(); ++n) m.node_of_field[m.nodes[n].field] = n;
 
   // ONNX requires nodes in topological order, so one backward sweep finds everything needed.
   m.first_live = wanted;
@@ -232,6 +235,11 @@ auto Guarded(const std::filesystem::path& path, Fn fn) {
 }  // namespace
 
 std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const std::vector<std::string>& first_outputs) {
+  return SplitAfterOutputs(path, ReadModelSummary(path), first_outputs);
+}
+
+std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const ModelSummary& summary,
+                                            const std::vector<std::string>& first_outputs) {
   GraphSplit split;
   split.path = path;
   split.first_outputs = first_outputs;
@@ -243,7 +251,7 @@ std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, c
   // Each sidecar's real folder and name; all must share one folder.
   split.data_folder = std::filesystem::weakly_canonical(path).parent_path();
   bool first_ref = true;
-  for (const auto& ref : ReadModelSummary(path).external) {
+  for (const auto& ref : summary.external) {
     if (split.relocated.count(ref.location)) continue;
     const auto real = std::filesystem::weakly_canonical(path.parent_path() / ref.location);
     if (first_ref) split.data_folder = real.parent_path();
@@ -275,17 +283,12 @@ std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, c
       }
     }
 
-    std::vector<bool> node_at(m.graph_fields.size(), false), first_node_at(m.graph_fields.size(), false);
-    for (size_t i = 0; i < m.nodes.size(); ++i) {
-      node_at[m.nodes[i].field] = true;
-      first_node_at[m.nodes[i].field] = m.in_first[i];
-    }
     std::string graph;
     for (size_t i = 0; i < m.graph_fields.size(); ++i) {
       const Field& field = m.graph_fields[i];
       const std::string_view name = FieldName(field);
       bool keep = true;
-      if (node_at[i]) keep = first_node_at[i];
+      if (const auto node = m.node_of_field[i]) keep = m.in_first[*node];
       else if (field.number == kInitializer || field.number == kSparseInitializer) {
         keep = m.first_live.count(name) > 0;
         ++split.initializers_total;
@@ -308,11 +311,6 @@ std::string GraphSplit::Second(const std::map<std::string, int32_t>& boundary_ty
     if (!parsed) throw Error(ErrorKind::kInvalidArgument, path.string() + ": the graph can no longer be split");
     const ParsedModel& m = *parsed;
     const std::unordered_set<std::string_view> first_out(first_outputs.begin(), first_outputs.end());
-    std::vector<bool> node_at(m.graph_fields.size(), false), second_node_at(m.graph_fields.size(), false);
-    for (size_t i = 0; i < m.nodes.size(); ++i) {
-      node_at[m.nodes[i].field] = true;
-      second_node_at[m.nodes[i].field] = !m.in_first[i];
-    }
     std::unordered_set<std::string_view> second_names = m.second_reads;
     for (size_t i = 0; i < m.nodes.size(); ++i) {
       if (!m.in_first[i]) second_names.insert(m.nodes[i].outputs.begin(), m.nodes[i].outputs.end());
@@ -333,7 +331,7 @@ std::string GraphSplit::Second(const std::map<std::string, int32_t>& boundary_ty
       const Field& field = m.graph_fields[i];
       const std::string_view name = FieldName(field);
       bool keep = true;
-      if (node_at[i]) keep = second_node_at[i];
+      if (const auto node = m.node_of_field[i]) keep = !m.in_first[*node];
       else if (field.number == kInitializer || field.number == kSparseInitializer) keep = m.second_reads.count(name) > 0;
       else if (field.number == kInput) keep = m.second_reads.count(name) > 0;
       else if (field.number == kOutput) keep = !first_out.count(name);

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "package/onnx_proto.h"
+
 namespace gemma4::onnx {
 
 struct GraphSplit {
@@ -46,5 +48,8 @@ struct GraphSplit {
 // the second half would be empty, or the sidecars resolve into different folders. Throws Error(kCorrupt) naming the file and byte offset on a
 // malformed file.
 std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const std::vector<std::string>& first_outputs);
+// The same with the file's summary already read (ReadModelSummary(path)), to walk it only once.
+std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const ModelSummary& summary,
+                                            const std::vector<std::string>& first_outputs);
 
 }  // namespace gemma4::onnx

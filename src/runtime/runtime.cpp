@@ -26,7 +26,12 @@ struct DecoderPart {
 
   DecoderPart() = default;
   DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs);
-  size_t OutputIndex(const std::string& name) const;
+};
+
+// Where one input of the head comes from: an input the first half was fed, or one of its outputs.
+struct HeadSource {
+  bool from_first_output = false;
+  size_t index = 0;
 };
 
 struct Runtime::Impl {
@@ -41,6 +46,7 @@ struct Runtime::Impl {
   // The second half when split, empty otherwise: the KV-shared layers and the LM head. Prefill
   // runs all but the last prompt tokens through `decoder` alone.
   DecoderPart head;
+  std::vector<HeadSource> head_sources;  // one per head input, resolved at load
   EmbedIo embed_io;
   DecoderIo decoder_io;
   size_t max_context = 0;
@@ -165,10 +171,10 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
     if (split && want_logits) {
       // The head reads original inputs and tensors of the first half, all borrowed, none copied.
       std::vector<const OrtValue*> head_inputs;
-      for (const auto& name : head.input_names) {
-        auto it = std::find(input_names.begin(), input_names.end(), name);
-        head_inputs.push_back(it != input_names.end() ? static_cast<const OrtValue*>(inputs[it - input_names.begin()])
-                                                      : static_cast<const OrtValue*>(outputs[decoder.OutputIndex(name)]));
+      head_inputs.reserve(head_sources.size());
+      for (const HeadSource& src : head_sources) {
+        head_inputs.push_back(src.from_first_output ? static_cast<const OrtValue*>(outputs[src.index])
+                                                    : static_cast<const OrtValue*>(inputs[src.index]));
       }
       OrtValue* logits = nullptr;
       Ort::ThrowOnError(Ort::GetApi().Run(const_cast<Ort::Session&>(head.session), run_options, head.input_ptrs.data(),
@@ -209,29 +215,13 @@ DecoderPart::DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::v
   for (const auto& n : output_names) output_ptrs.push_back(n.c_str());
 }
 
-size_t DecoderPart::OutputIndex(const std::string& name) const {
-  auto it = std::find(output_names.begin(), output_names.end(), name);
-  if (it == output_names.end()) throw Error(ErrorKind::kRuntime, "decoder: no output named " + name);
-  return static_cast<size_t>(it - output_names.begin());
-}
-
 namespace {
 
-std::vector<std::string> SessionNames(const Ort::Session& session, bool inputs) {
-  Ort::AllocatorWithDefaultOptions alloc;
-  std::vector<std::string> names;
-  const size_t n = inputs ? session.GetInputCount() : session.GetOutputCount();
-  for (size_t i = 0; i < n; ++i) {
-    names.emplace_back(inputs ? session.GetInputNameAllocated(i, alloc).get() : session.GetOutputNameAllocated(i, alloc).get());
-  }
-  return names;
-}
-
 // Fixed inputs in session order, then the KV pairs in kv_layers order.
-std::vector<std::string> DecoderInputOrder(const Ort::Session& session, const DecoderIo& io) {
+std::vector<std::string> DecoderInputOrder(const DecoderIo& io) {
   std::vector<std::string> names;
-  for (auto& name : SessionNames(session, true)) {
-    if (name.rfind("past_key_values.", 0) != 0) names.push_back(std::move(name));
+  for (const auto& in : io.inputs) {
+    if (in.name.rfind("past_key_values.", 0) != 0) names.push_back(in.name);
   }
   for (const auto& layer : io.kv_layers) {
     names.push_back(layer.past_key.name);
@@ -252,12 +242,13 @@ std::vector<std::string> PresentNames(const DecoderIo& io) {
 }  // namespace
 
 bool Runtime::Impl::LoadSplit(const Package& package) {
+  const onnx::ModelSummary summary = onnx::ReadModelSummary(package.decoder.onnx);
   std::vector<std::string> present;
-  for (const auto& out : onnx::ReadModelSummary(package.decoder.onnx).outputs) {
+  for (const auto& out : summary.outputs) {
     if (out.name.rfind("present.", 0) == 0) present.push_back(out.name);
   }
   if (present.empty()) return false;
-  std::optional<onnx::GraphSplit> split = onnx::SplitAfterOutputs(package.decoder.onnx, present);
+  std::optional<onnx::GraphSplit> split = onnx::SplitAfterOutputs(package.decoder.onnx, summary, present);
   if (!split) {
     Log(LogLevel::kDebug, decoder_name + ": cannot be split after its KV outputs; running it whole");
     return false;
@@ -281,10 +272,22 @@ bool Runtime::Impl::LoadSplit(const Package& package) {
   for (const auto& b : split->boundary) {
     if (std::find(first_names.begin(), first_names.end(), b) == first_names.end()) first_names.push_back(b);
   }
-  std::vector<std::string> inputs = DecoderInputOrder(first, decoder_io);
-  decoder = DecoderPart(std::move(first), std::move(inputs), std::move(first_names));
+  decoder = DecoderPart(std::move(first), DecoderInputOrder(decoder_io), std::move(first_names));
   std::vector<std::string> head_inputs;
-  for (const auto& spec : ReadSpecs(second, true)) head_inputs.push_back(spec.name);
+  for (const auto& spec : ReadSpecs(second, true)) {
+    auto& names = decoder.input_names;
+    auto in = std::find(names.begin(), names.end(), spec.name);
+    auto out = std::find(decoder.output_names.begin(), decoder.output_names.end(), spec.name);
+    if (in != names.end()) {
+      head_sources.push_back({false, static_cast<size_t>(in - names.begin())});
+    } else if (out != decoder.output_names.end()) {
+      head_sources.push_back({true, static_cast<size_t>(out - decoder.output_names.begin())});
+    } else {
+      throw Error(ErrorKind::kRuntime, decoder_name + ": the head of the split graph reads '" + spec.name +
+                                           "', which the first half neither takes nor returns");
+    }
+    head_inputs.push_back(spec.name);
+  }
   head = DecoderPart(std::move(second), std::move(head_inputs), {decoder_io.logits.name});
   Log(LogLevel::kDebug, decoder_name + ": split after its KV outputs: " + std::to_string(split->nodes_first) + " of " +
                             std::to_string(split->nodes_total) + " nodes and " + std::to_string(split->initializers_first) +
@@ -307,8 +310,7 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
     m.decoder_io = DiscoverDecoderIo(whole, m.decoder_name);
     std::vector<std::string> outputs = PresentNames(m.decoder_io);
     outputs.insert(outputs.begin(), m.decoder_io.logits.name);
-    std::vector<std::string> inputs = DecoderInputOrder(whole, m.decoder_io);
-    m.decoder = DecoderPart(std::move(whole), std::move(inputs), std::move(outputs));
+    m.decoder = DecoderPart(std::move(whole), DecoderInputOrder(m.decoder_io), std::move(outputs));
   }
   m.Check();
 
