@@ -193,6 +193,13 @@ class Speculative : public ::testing::TestWithParam<const char*> {
     model_ = CachedModel(GetParam());
     prompt_ = ChatPrompt(*model_, "Explain, in one sentence, what a cache is.");
   }
+  // Scripted drafts from `known` (a plain run's output) on `o`, at most `draft_max` per call.
+  std::shared_ptr<ScriptedDraft> Draft(GenerateOptions& o, const Ids& known, ScriptedDraft::Mode mode, size_t draft_max) {
+    auto draft = std::make_shared<ScriptedDraft>(prompt_.size(), known, Vocab(*model_), mode);
+    o.draft = draft;
+    o.draft_max = draft_max;
+    return draft;
+  }
   std::shared_ptr<const Model> model_;
   Ids prompt_;
 };
@@ -204,10 +211,7 @@ TEST_P(Speculative, OracleDraftsAreAllAcceptedAndSaveDecoderCalls) {
   EXPECT_EQ(plain.result.draft_tokens, 0u);
 
   GenerateOptions o = Greedy(24);
-  auto draft = std::make_shared<ScriptedDraft>(prompt_.size(), plain.result.output_ids, Vocab(*model_),
-                                               ScriptedDraft::Mode::kOracle);
-  o.draft = draft;
-  o.draft_max = 4;
+  auto draft = Draft(o, plain.result.output_ids, ScriptedDraft::Mode::kOracle, 4);
   const Outcome spec = Generate(model_, prompt_, o);
   ExpectSameAnswer(spec, plain);
   EXPECT_GT(spec.result.draft_tokens, 0u);
@@ -222,10 +226,7 @@ TEST_P(Speculative, OracleDraftsAreAllAcceptedAndSaveDecoderCalls) {
 TEST_P(Speculative, WrongDraftsAreAllRejected) {
   const Outcome plain = Generate(model_, prompt_, Greedy(20));
   GenerateOptions o = Greedy(20);
-  auto draft = std::make_shared<ScriptedDraft>(prompt_.size(), plain.result.output_ids, Vocab(*model_),
-                                               ScriptedDraft::Mode::kWrong);
-  o.draft = draft;
-  o.draft_max = 3;
+  Draft(o, plain.result.output_ids, ScriptedDraft::Mode::kWrong, 3);
   const Outcome spec = Generate(model_, prompt_, o);
   ExpectSameAnswer(spec, plain);
   EXPECT_GT(spec.result.draft_tokens, 0u);
@@ -236,10 +237,7 @@ TEST_P(Speculative, WrongDraftsAreAllRejected) {
 TEST_P(Speculative, MixedDraftsKeepTheRightPrefix) {
   const Outcome plain = Generate(model_, prompt_, Greedy(32));
   GenerateOptions o = Greedy(32);
-  auto draft = std::make_shared<ScriptedDraft>(prompt_.size(), plain.result.output_ids, Vocab(*model_),
-                                               ScriptedDraft::Mode::kMixed);
-  o.draft = draft;
-  o.draft_max = 4;
+  Draft(o, plain.result.output_ids, ScriptedDraft::Mode::kMixed, 4);
   const Outcome spec = Generate(model_, prompt_, o);
   ExpectSameAnswer(spec, plain);
   EXPECT_GT(spec.result.accepted_tokens, 0u);
@@ -269,10 +267,7 @@ TEST_P(Speculative, TheBudgetBoundsTheDrafts) {
   for (size_t budget : {2u, 3u, 7u, 9u}) {
     const Outcome plain = Generate(model_, prompt_, Greedy(budget));
     GenerateOptions o = Greedy(budget);
-    auto draft = std::make_shared<ScriptedDraft>(prompt_.size(), longer.result.output_ids, Vocab(*model_),
-                                                 ScriptedDraft::Mode::kOracle);
-    o.draft = draft;
-    o.draft_max = 8;
+    auto draft = Draft(o, longer.result.output_ids, ScriptedDraft::Mode::kOracle, 8);
     const Outcome spec = Generate(model_, prompt_, o);
     ExpectSameAnswer(spec, plain);
     EXPECT_EQ(spec.result.output_ids.size(), budget);
@@ -300,8 +295,7 @@ TEST_P(Speculative, StopStringInsideAnAcceptedRun) {
   ASSERT_LT(plain.result.output_ids.size(), 30u);
 
   GenerateOptions o = base;
-  o.draft = std::make_shared<ScriptedDraft>(prompt_.size(), out, Vocab(*model_), ScriptedDraft::Mode::kOracle);
-  o.draft_max = 8;
+  Draft(o, out, ScriptedDraft::Mode::kOracle, 8);
   const Outcome spec = Generate(model_, prompt_, o);
   ExpectSameAnswer(spec, plain);
   EXPECT_GT(spec.result.accepted_tokens, plain.result.output_ids.size() - 1)
@@ -348,9 +342,7 @@ TEST_P(Speculative, RepetitionAndFrequencyPenaltiesStayExact) {
   EXPECT_NE(plain.result.output_ids, unpenalized.result.output_ids);
 
   GenerateOptions o = base;
-  o.draft = std::make_shared<ScriptedDraft>(prompt_.size(), plain.result.output_ids, Vocab(*model_),
-                                            ScriptedDraft::Mode::kOracle);
-  o.draft_max = 4;
+  Draft(o, plain.result.output_ids, ScriptedDraft::Mode::kOracle, 4);
   const Outcome spec = Generate(model_, prompt_, o);
   ExpectSameAnswer(spec, plain);
   EXPECT_EQ(spec.result.accepted_tokens, spec.result.draft_tokens);
@@ -368,10 +360,7 @@ TEST_P(Speculative, SamplingTurnsSpeculationOff) {
   base.sampling.seed = 42;
   const Outcome plain = Generate(model_, prompt_, base);
   GenerateOptions o = base;
-  auto draft = std::make_shared<ScriptedDraft>(prompt_.size(), plain.result.output_ids, Vocab(*model_),
-                                               ScriptedDraft::Mode::kOracle);
-  o.draft = draft;
-  o.draft_max = 4;
+  auto draft = Draft(o, plain.result.output_ids, ScriptedDraft::Mode::kOracle, 4);
   const Outcome spec = Generate(model_, prompt_, o);
   ExpectSameAnswer(spec, plain);
   EXPECT_EQ(draft->calls, 0u);
@@ -411,9 +400,7 @@ TEST_P(Speculative, SecondTurnReusesTheCacheAsWithoutDrafts) {
 TEST_P(Speculative, CancelInsideAnAcceptedRunTrimsTheCache) {
   const Outcome plain = Generate(model_, prompt_, Greedy(20));
   GenerateOptions o = Greedy(20);
-  o.draft = std::make_shared<ScriptedDraft>(prompt_.size(), plain.result.output_ids, Vocab(*model_),
-                                            ScriptedDraft::Mode::kOracle);
-  o.draft_max = 6;
+  Draft(o, plain.result.output_ids, ScriptedDraft::Mode::kOracle, 6);
   int seen = 0;
   o.on_token = [&](std::string_view, int32_t) { return ++seen < 4; };  // stops inside the first run
   Session s(model_);
