@@ -18,31 +18,16 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@anush008/tokenizers';
+import { parseGenerateArgs } from './generate_args.mjs';
 
 function parseArgs(argv) {
-  const a = { dtype: 'q4', maxNewTokens: 64, promptIds: null, threads: 1 };
-  for (let i = 0; i < argv.length; ++i) {
-    const k = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`${k} needs a value`);
-      return argv[++i];
-    };
-    switch (k) {
-      case '--model': a.model = next(); break;
-      case '--dtype': a.dtype = next(); break;
-      case '--prompt-ids': a.promptIds = JSON.parse(next()); break;
-      case '--prompt-ids-file': a.promptIds = JSON.parse(fs.readFileSync(next(), 'utf8')); break;
-      case '--prompt': a.prompt = next(); break;
-      case '--max-new-tokens': a.maxNewTokens = Number(next()); break;
-      case '--threads': a.threads = Number(next()); break;
-      case '--bad-positions': a.badPositions = true; break;
-      case '--drop-per-layer': a.dropPerLayer = true; break;
-      case '--no-kv-feedback': a.noKvFeedback = true; break;
-      case '--bad-mask-length': a.badMaskLength = true; break;
-      case '--timing': a.timing = true; break;
-      default: throw new Error(`unknown argument '${k}'`);
-    }
-  }
+  const a = parseGenerateArgs(argv, {
+    '--prompt': (o, next) => { o.prompt = next(); },
+    '--bad-positions': (o) => { o.badPositions = true; },
+    '--drop-per-layer': (o) => { o.dropPerLayer = true; },
+    '--no-kv-feedback': (o) => { o.noKvFeedback = true; },
+    '--bad-mask-length': (o) => { o.badMaskLength = true; },
+  });
   if (!a.model || ((!Array.isArray(a.promptIds) || a.promptIds.length === 0) && a.prompt === undefined)) {
     throw new Error('usage: reference_loop.mjs --model DIR --prompt-ids JSON|--prompt TEXT [--dtype q4] [--max-new-tokens N]');
   }

@@ -9,29 +9,12 @@
 //
 // transformers.js loads only the community layout (config.json with model_type "gemma4" and a
 // nested text_config); Gemma4ForCausalLM then opens embed_tokens + decoder_model_merged alone.
-import fs from 'node:fs';
 import path from 'node:path';
 import { env, Gemma4ForCausalLM, Tensor } from '@huggingface/transformers';
+import { parseGenerateArgs } from './generate_args.mjs';
 
 function parseArgs(argv) {
-  const a = { dtype: 'q4', maxNewTokens: 64, promptIds: null, threads: 1 };
-  for (let i = 0; i < argv.length; ++i) {
-    const k = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`${k} needs a value`);
-      return argv[++i];
-    };
-    switch (k) {
-      case '--model': a.model = next(); break;
-      case '--dtype': a.dtype = next(); break;
-      case '--prompt-ids': a.promptIds = JSON.parse(next()); break;
-      case '--prompt-ids-file': a.promptIds = JSON.parse(fs.readFileSync(next(), 'utf8')); break;
-      case '--max-new-tokens': a.maxNewTokens = Number(next()); break;
-      case '--threads': a.threads = Number(next()); break;
-      case '--timing': a.timing = true; break;
-      default: throw new Error(`unknown argument '${k}'`);
-    }
-  }
+  const a = parseGenerateArgs(argv);
   if (!a.model || !Array.isArray(a.promptIds) || a.promptIds.length === 0) {
     throw new Error('usage: tjs_generate.mjs --model DIR --prompt-ids JSON [--dtype q4] [--max-new-tokens N]');
   }
