@@ -111,9 +111,15 @@ def build_embed(spec, weights, dtype):
     g.add_input("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
     ids = "input_ids"
     emb = g.op("Gather", [g.weight("model.embed_tokens.weight", weights["embed"]), ids], {"axis": 0})
-    emb = g.op("Mul", [emb, g.const(np.sqrt(spec.hidden_size))])
     ple = g.op("Gather", [g.weight("model.embed_tokens_per_layer.weight", weights["embed_per_layer"]), ids],
                {"axis": 0})
+    return finish_embed(g, spec, emb, ple)
+
+
+def finish_embed(g, spec, emb, ple):
+    """Scales the looked-up rows (x sqrt(H), x sqrt(P)), shapes per_layer_inputs [B,S,L,P] and declares
+    both outputs; shared by every generator whatever its lookup op."""
+    emb = g.op("Mul", [emb, g.const(np.sqrt(spec.hidden_size))])
     ple = g.op("Mul", [ple, g.const(np.sqrt(spec.per_layer_dim))])
     ple = g.op("Reshape", [ple, g.i64([0, 0, spec.num_layers, spec.per_layer_dim])])
     g.add_output("inputs_embeds", emb, g.onnx_dtype, ["batch_size", "sequence_length", spec.hidden_size])
@@ -122,11 +128,12 @@ def build_embed(spec, weights, dtype):
     return g.model()
 
 
-def _rope_tables(g, pos_f, head_dim, theta):
-    """cos/sin [B,1,S,head_dim/2] in the activation dtype from float positions [B,S,1]."""
+def rope_tables(g, pos_f, head_dim, theta, heads_axis=1):
+    """cos/sin in the activation dtype from float positions [B,S,1]: [B,1,S,head_dim/2] (heads_axis 1),
+    or [B,S,1,head_dim/2] (heads_axis 2, as GroupQueryAttention's BSH inputs want)."""
     inv_freq = (1.0 / theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)).astype(np.float32)
     ang = g.op("Mul", [pos_f, g.const(inv_freq, np.float32)])          # [B,S,hd/2]
-    ang = g.op("Unsqueeze", [ang, g.i64([1])])                           # [B,1,S,hd/2]
+    ang = g.op("Unsqueeze", [ang, g.i64([heads_axis])])
     return g.cast_act(g.op("Cos", [ang])), g.cast_act(g.op("Sin", [ang]))
 
 
@@ -168,8 +175,8 @@ def build_decoder(spec, weights, dtype, quantized):
     # --- positions: RoPE tables per attention type, plus the absolute signal.
     pos_f = g.op("Unsqueeze", [g.op("Cast", ["position_ids"], {"to": TensorProto.FLOAT}), g.i64([2])])
     rope = {
-        "sliding_attention": _rope_tables(g, pos_f, spec.head_dim, spec.rope_theta_sliding),
-        "full_attention": _rope_tables(g, pos_f, spec.global_head_dim, spec.rope_theta_full),
+        "sliding_attention": rope_tables(g, pos_f, spec.head_dim, spec.rope_theta_sliding),
+        "full_attention": rope_tables(g, pos_f, spec.global_head_dim, spec.rope_theta_full),
     }
     hidden = "inputs_embeds"
     if spec.position_signal:

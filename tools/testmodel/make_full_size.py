@@ -173,22 +173,9 @@ def build_embed(spec, sidecar, dtype, rng):
     g = FullSizeBuilder("embed_tokens", dtype, sidecar, rng, spec.block_size, spec.accuracy_level)
     g.add_input("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
     emb = g.gather_quantized("input_ids", "model.embed_tokens.weight", spec.vocab_size, spec.hidden_size)
-    emb = g.op("Mul", [emb, g.const(np.sqrt(spec.hidden_size))])
     width = spec.num_layers * spec.per_layer_dim
     ple = g.gather_quantized("input_ids", "model.embed_tokens_per_layer.weight", spec.vocab_size, width)
-    ple = g.op("Mul", [ple, g.const(np.sqrt(spec.per_layer_dim))])
-    ple = g.op("Reshape", [ple, g.i64([0, 0, spec.num_layers, spec.per_layer_dim])])
-    g.add_output("inputs_embeds", emb, g.onnx_dtype, ["batch_size", "sequence_length", spec.hidden_size])
-    g.add_output("per_layer_inputs", ple, g.onnx_dtype,
-                 ["batch_size", "sequence_length", spec.num_layers, spec.per_layer_dim])
-    return g.model()
-
-
-def _rope_tables_bsnh(g, pos_f, head_dim, theta):
-    """cos/sin [B,S,1,head_dim/2] (heads on axis 2, as GroupQueryAttention's BSH inputs want)."""
-    inv_freq = (1.0 / theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)).astype(np.float32)
-    ang = g.op("Unsqueeze", [g.op("Mul", [pos_f, g.const(inv_freq, np.float32)]), g.i64([2])])
-    return g.cast_act(g.op("Cos", [ang])), g.cast_act(g.op("Sin", [ang]))
+    return graphs.finish_embed(g, spec, emb, ple)
 
 
 def build_decoder(spec, sidecar, dtype, rng, double_wide):
@@ -210,8 +197,8 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
         g.add_input("num_logits_to_keep", TensorProto.INT64, [])
 
     pos_f = g.op("Unsqueeze", [g.op("Cast", ["position_ids"], {"to": TensorProto.FLOAT}), g.i64([2])])  # [B,S,1]
-    rope = {"sliding_attention": _rope_tables_bsnh(g, pos_f, spec.head_dim, spec.rope_theta_sliding),
-            "full_attention": _rope_tables_bsnh(g, pos_f, spec.global_head_dim, spec.rope_theta_full)}
+    rope = {"sliding_attention": graphs.rope_tables(g, pos_f, spec.head_dim, spec.rope_theta_sliding, heads_axis=2),
+            "full_attention": graphs.rope_tables(g, pos_f, spec.global_head_dim, spec.rope_theta_full, heads_axis=2)}
 
     # GroupQueryAttention reads lengths, not a mask: seqlens_k = sum(mask) - 1, total = mask length.
     mask_sum = g.op("ReduceSum", ["attention_mask", g.i64([1])], {"keepdims": 0})
