@@ -220,41 +220,30 @@ bool IsAlphaChar(char32_t c) {
 
 bool IsDigitChar(char32_t c) { return c >= '0' && c <= '9'; }
 
-std::string PyLower(std::string_view s) {
+namespace {
+
+// Applies `map_char` to every character of UTF-8 `s`; `map_char` appends the mapped character
+// (one code point, or more: Python upper-cases U+00DF to "SS").
+template <typename MapChar>
+std::string MapChars(std::string_view s, MapChar map_char) {
   std::string out;
   out.reserve(s.size());
   size_t pos = 0;
-  while (pos < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[pos]);
-    if (c < 0x80) {
-      out.push_back(static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c));
-      ++pos;
-      continue;
-    }
-    EncodeUtf8(out, LowerChar(DecodeUtf8(s, pos)));
-  }
+  while (pos < s.size()) map_char(out, DecodeUtf8(s, pos));
   return out;
 }
 
+}  // namespace
+
+std::string PyLower(std::string_view s) {
+  return MapChars(s, [](std::string& out, char32_t c) { EncodeUtf8(out, LowerChar(c)); });
+}
+
 std::string PyUpper(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t pos = 0;
-  while (pos < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[pos]);
-    if (c < 0x80) {
-      out.push_back(static_cast<char>((c >= 'a' && c <= 'z') ? c - 32 : c));
-      ++pos;
-      continue;
-    }
-    char32_t cp = DecodeUtf8(s, pos);
-    if (cp == 0xDF) {  // German sharp s upper-cases to "SS" in Python
-      out += "SS";
-      continue;
-    }
-    EncodeUtf8(out, UpperChar(cp));
-  }
-  return out;
+  return MapChars(s, [](std::string& out, char32_t c) {
+    if (c == 0xDF) out += "SS";  // German sharp s upper-cases to "SS" in Python
+    else EncodeUtf8(out, UpperChar(c));
+  });
 }
 
 std::vector<std::string> PySplitLines(std::string_view s, bool keepends) {

@@ -30,13 +30,19 @@ inline uint32_t HashBytes(std::string_view s) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+// Open-addressing tables keep at most 2/3 of their slots full, in a power of two of at least 16.
+size_t TableCapacity(size_t entries) {
+  size_t cap = 16;
+  while (cap < entries + entries / 2) cap <<= 1;
+  return cap;
+}
+
 }  // namespace
 
 // ---- StringIdMap ----
 
 void StringIdMap::Reserve(size_t n) {
-  size_t cap = 16;
-  while (cap < n + n / 2) cap <<= 1;
+  const size_t cap = TableCapacity(n);
   if (cap <= slots_.size()) return;
   std::vector<Slot> old = std::move(slots_);
   slots_.assign(cap, Slot{});
@@ -88,8 +94,7 @@ int32_t StringIdMap::FindHashed(std::string_view key, uint32_t h) const {
 // ---- PairMap ----
 
 void PairMap::Reserve(size_t n) {
-  size_t cap = 16;
-  while (cap < n + n / 2) cap <<= 1;
+  const size_t cap = TableCapacity(n);
   if (cap <= slots_.size()) return;
   std::vector<Slot> old = std::move(slots_);
   slots_.assign(cap, Slot{});
