@@ -74,7 +74,6 @@ namespace {
 Ort::SessionOptions MakeSessionOptions(const std::filesystem::path& onnx, const std::string& device,
                                        const RuntimeOptions& options, const std::string& profile_suffix) {
   Ort::SessionOptions so;
-  OrtEnv(options.threads);  // the first session decides the global pool's size
   if (options.threads == GlobalPoolThreads()) {
     so.DisablePerSessionThreads();
   } else {
@@ -100,6 +99,7 @@ Ort::SessionOptions MakeSessionOptions(const std::filesystem::path& onnx, const 
 }  // namespace
 
 Ort::Session CreateSession(const std::filesystem::path& onnx, const std::string& device, const RuntimeOptions& options) {
+  OrtEnv(options.threads);  // the first session decides the global pool's size (before the CUDA probe can)
   CheckDeviceAvailable(device);
   try {
     Ort::SessionOptions so = MakeSessionOptions(onnx, device, options, "");
@@ -113,6 +113,7 @@ Ort::Session CreateSession(const std::filesystem::path& onnx, const std::string&
 Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesystem::path& onnx,
                                     const std::filesystem::path& data_folder, const std::string& device,
                                     const RuntimeOptions& options, const std::string& part) {
+  OrtEnv(options.threads);  // the first session decides the global pool's size (before the CUDA probe can)
   CheckDeviceAvailable(device);
   try {
     Ort::SessionOptions so = MakeSessionOptions(onnx, device, options, part);
