@@ -30,7 +30,7 @@ ORT_HEADERS_SHA256=14f7d959d5deacbcf1504830d4189f91fc67382b399ed9ae9d3aa9c4050ce
 
 APT_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl xz-utils
-  nlohmann-json3-dev libonig-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev
+  nlohmann-json3-dev libonig-dev libutf8proc-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libreadline-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-onnx python3-protobuf python3-jinja2

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gemma4/model.h"
 
@@ -33,10 +34,18 @@ struct ServerOptions {
   int port = 8080;                 // 0: pick a free port (see Server::port())
   int parallel = 1;                // generation slots, each with its own KV cache
   size_t max_queue = 64;           // requests waiting for a slot; one more gets 503 + Retry-After
-  std::string api_key;             // non-empty: /v1/* and /metrics need "Authorization: Bearer <key>"
-  size_t max_body_bytes = 4u << 20;  // larger request bodies get 413
+  std::string api_key;             // non-empty: /v1/* and /metrics need "Authorization: Bearer <key>" (or x-api-key)
+  size_t max_body_bytes = 4u << 20;  // larger request bodies get 413, whatever their framing
   double timeout_s = 600;          // per request, queue wait included; 0: none
-  int read_timeout_s = 10;         // a client silent this long while sending (or not reading) is dropped
+  int read_timeout_s = 10;         // a request's headers and body must arrive within this (408 after);
+                                   // a client not reading a response this long is dropped
+  size_t max_connections = 1024;   // open client connections; more are answered 503 and closed
+  // Browser safety: a request whose Host names neither an IP address, localhost, the --host
+  // name nor one of these is refused (403); "*" accepts any (DNS rebinding protection off).
+  std::vector<std::string> allowed_hosts;
+  // Origins (scheme://host[:port]) that pages may call the API from; other cross-site Origins
+  // get 403. "*" allows any, and only with an api_key.
+  std::vector<std::string> cors_origins;
   size_t default_max_tokens = 0;   // when a request gives no max_tokens; 0: until EOS or a full context
   std::string model_id;            // name served by /v1/models; empty: the package folder's name
   int http_threads = 0;            // connection threads; 0: enough for every slot and queued request

@@ -77,8 +77,16 @@ void Setup(CLI::App& app) {
       ->envname("GEMMA4_API_KEY");
   app.add_option("--timeout", s.timeout_s, "Per-request time limit in seconds, queue wait included (0: none)")
       ->envname("GEMMA4_TIMEOUT")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--read-timeout", s.read_timeout_s, "Seconds a client may stay silent while sending a request (or not read a response)")
+  app.add_option("--read-timeout", s.read_timeout_s, "Seconds a request's headers and body may take to arrive (and a client may take to read a response)")
       ->check(CLI::Range(1, 3600))->capture_default_str();
+  app.add_option("--max-connections", s.max_connections, "Open client connections; more are answered 503")
+      ->envname("GEMMA4_MAX_CONNECTIONS")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app.add_option("--cors-origin", s.cors_origins,
+                 "Allow web pages from ORIGIN (scheme://host[:port]) to call the API; repeatable; '*' needs --api-key")
+      ->envname("GEMMA4_CORS_ORIGIN")->delimiter(',');
+  app.add_option("--allowed-host", s.allowed_hosts,
+                 "Accept requests whose Host is NAME (IP addresses and localhost always pass); repeatable; '*': any")
+      ->envname("GEMMA4_ALLOWED_HOST")->delimiter(',');
   app.add_option("--max-body", f->max_body_kib, "Largest request body in KiB (larger: 413)")
       ->check(CLI::Range(1, 1 << 20))->capture_default_str();
   app.add_option("--max-tokens", s.default_max_tokens, "Default max_tokens when a request sets none (0: until EOS or a full context)")

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "server/api_error.h"
+#include "server/json_depth.h"
 
 namespace gemma4::server {
 namespace {
@@ -304,6 +305,7 @@ json ParseTools(const json& tools) {
 }  // namespace
 
 nlohmann::json ParseBody(std::string_view body) {
+  CheckJsonDepth(body);
   json value;
   try {
     value = json::parse(body.begin(), body.end());

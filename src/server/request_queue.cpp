@@ -37,12 +37,42 @@ bool Job::WaitUntil(Clock::time_point until) {
 
 void Job::Complete(std::exception_ptr e) {
   error = std::move(e);
-  if (on_complete) on_complete();
+  // Moved out first: they may hold the last reference to whoever owns this job; the caller
+  // holds one to the job itself, so `this` outlives the end of this function.
+  std::function<void()> complete = std::move(on_complete);
+  on_complete = nullptr;
+  std::function<bool(std::string_view, int32_t)> on_token = std::move(options.on_token);
+  options.on_token = nullptr;
+  if (complete) complete();
   {
     std::lock_guard lock(mutex_);
     done_ = true;
   }
   cv_.notify_all();
+}
+
+void RequestQueue::Admission::Release() {
+  if (!queue_) return;
+  {
+    std::lock_guard lock(queue_->mutex_);
+    --queue_->admitted_;
+  }
+  queue_ = nullptr;
+}
+
+RequestQueue::Admission RequestQueue::Admit() {
+  std::lock_guard lock(mutex_);
+  if (closed_) throw ApiError(503, ErrorKind::kLimit, "the server is shutting down", {}, "shutting_down");
+  const size_t capacity = slots_.size() + max_queue_;
+  if (admitted_ >= capacity) {
+    if (metrics_) metrics_->CountRejected();
+    throw ApiError(503, ErrorKind::kLimit,
+                   "the server is busy: " + std::to_string(admitted_) + " requests are being served or wait (--parallel " +
+                       std::to_string(slots_.size()) + " + --max-queue " + std::to_string(max_queue_) + "); retry later",
+                   {}, "queue_full");
+  }
+  ++admitted_;
+  return Admission(this);
 }
 
 RequestQueue::RequestQueue(std::shared_ptr<const Model> model, int slots, size_t max_queue, Metrics* metrics)
@@ -77,19 +107,26 @@ void RequestQueue::Submit(std::shared_ptr<Job> job) {
   DispatchLocked();
 }
 
-bool RequestQueue::Cancel(const std::shared_ptr<Job>& job) {
+bool RequestQueue::Cancel(const std::shared_ptr<Job>& job, std::exception_ptr error) {
+  bool was_queued = false;
   {
     std::lock_guard lock(mutex_);
     auto it = std::find(queue_.begin(), queue_.end(), job);
     if (it != queue_.end()) {
       queue_.erase(it);
-      if (metrics_) metrics_->CountCancelled();
-      idle_cv_.notify_all();
-      return true;
+      was_queued = true;
     }
   }
-  job->cancel = true;
-  return false;
+  if (!was_queued) {
+    job->cancel = true;
+    return false;
+  }
+  if (metrics_) metrics_->CountCancelled();
+  // Completed here, not dropped: whoever waits on the job (a stream's writer, a shutdown) must
+  // see it end.
+  job->Complete(error ? error : std::make_exception_ptr(Error(ErrorKind::kCancelled, "the request was cancelled")));
+  idle_cv_.notify_all();
+  return true;
 }
 
 void RequestQueue::DispatchLocked() {
@@ -158,13 +195,15 @@ void RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job) {
   try {
     if (job->cancel) throw Error(ErrorKind::kCancelled, "the request was cancelled before it started");
     job->result = slot.session->Generate(job->prompt, options);
-  } catch (const Error& e) {
-    error = std::current_exception();
-    // After a failure inside ONNX Runtime the cache may be half written: start clean.
-    if (e.kind() == ErrorKind::kRuntime) slot.session->Reset();
   } catch (...) {
     error = std::current_exception();
-    slot.session->Reset();
+    // A step that failed half-way may have left the cache half-moved, whatever the error's kind:
+    // the next request on this slot starts clean rather than reuse it.
+    try {
+      slot.session->Reset();
+    } catch (...) {
+      Log(LogLevel::kError, "server: slot " + std::to_string(job->slot) + ": could not reset after a failed request");
+    }
   }
   if (!error && metrics_) {
     const auto& r = job->result;

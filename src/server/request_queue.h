@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gemma4/generator.h"
@@ -29,7 +30,9 @@ struct Job {
   GenerateOptions options;
   Clock::time_point deadline = Clock::time_point::max();  // generation stops here (finish "length")
   // Called once on the slot's thread (or on the thread that cancelled a queued job) after
-  // `result` or `error` is set.
+  // `result` or `error` is set. Complete() drops it, and options.on_token, right after: they may
+  // own the job's owner (the server's per-request state keeps itself alive through them while a
+  // slot still runs the job after its HTTP thread has left).
   std::function<void()> on_complete;
 
   std::atomic<bool> cancel{false};     // set from any thread to stop generating
@@ -61,12 +64,38 @@ class RequestQueue {
   RequestQueue(const RequestQueue&) = delete;
   RequestQueue& operator=(const RequestQueue&) = delete;
 
+  // A place among the requests the server works on: at most slots + max_queue exist at a time,
+  // from before a request's body is parsed and its prompt rendered and tokenized until its job is
+  // done, so the cost of requests nobody will run is never paid. Movable; releases on destruction.
+  class Admission {
+   public:
+    Admission() = default;
+    explicit Admission(RequestQueue* queue) : queue_(queue) {}
+    Admission(Admission&& o) noexcept : queue_(std::exchange(o.queue_, nullptr)) {}
+    Admission& operator=(Admission&& o) noexcept {
+      if (this != &o) {
+        Release();
+        queue_ = std::exchange(o.queue_, nullptr);
+      }
+      return *this;
+    }
+    ~Admission() { Release(); }
+    explicit operator bool() const { return queue_ != nullptr; }
+
+   private:
+    void Release();
+    RequestQueue* queue_ = nullptr;
+  };
+  // Throws ApiError 503 (queue_full) when slots + max_queue requests are already admitted.
+  Admission Admit();
+
   // Queues `job`. Throws ApiError 503 (Retry-After worthy) when max_queue requests already wait,
   // or after Close().
   void Submit(std::shared_ptr<Job> job);
-  // Removes `job` if it is still waiting (true; it is then never run and never completed by the
-  // queue); otherwise flags it to stop (false).
-  bool Cancel(const std::shared_ptr<Job>& job);
+  // Removes `job` if it is still waiting and completes it with `error` (true); otherwise flags it
+  // to stop at its next token (false). Either way the caller may leave at once: a running job
+  // completes on its slot's thread.
+  bool Cancel(const std::shared_ptr<Job>& job, std::exception_ptr error);
 
   void Close();                                // refuse new submissions
   bool WaitIdle(Clock::time_point until);      // true once nothing waits or runs
@@ -99,6 +128,7 @@ class RequestQueue {
   std::deque<std::shared_ptr<Job>> queue_;
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t busy_ = 0;
+  size_t admitted_ = 0;
   uint64_t use_counter_ = 0;
   bool closed_ = false;
   bool stopping_ = false;

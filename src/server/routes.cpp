@@ -37,6 +37,7 @@ uint64_t RandomSeed() {
 
 // One request's shared state: owned by the HTTP thread, the slot thread and the stream provider.
 struct Exchange {
+  RequestQueue::Admission admission;  // released when the last owner (HTTP thread or slot) lets go
   bool chat = true;
   bool stream = false;
   bool include_usage = false;
@@ -128,28 +129,37 @@ Routes::Routes(std::shared_ptr<const Model> model, const ServerOptions& options,
 }
 
 void Routes::Register(HttpTransport& http) {
-  using R = httplib::Request;
-  using W = httplib::Response;
-  http.Post("/v1/chat/completions", "chat_completions", true, [this](const R& q, W& w) { ChatCompletions(q, w); });
-  http.Post("/v1/completions", "completions", true, [this](const R& q, W& w) { Completions(q, w); });
-  http.Get("/v1/models", "models", true, [this](const R& q, W& w) { ListModels(q, w); });
-  http.Get("/health", "health", false, [this](const R& q, W& w) { Health(q, w); });
-  http.Get("/metrics", "metrics", true, [this](const R& q, W& w) { MetricsText(q, w); });
+  using R = HttpRequest;
+  using W = HttpResponse;
+  http.Post("/v1/chat/completions", "chat_completions", Auth::kRequired, [this](const R& q, W& w) { ChatCompletions(q, w); });
+  http.Post("/v1/completions", "completions", Auth::kRequired, [this](const R& q, W& w) { Completions(q, w); });
+  http.Get("/v1/models", "models", Auth::kRequired, [this](const R& q, W& w) { ListModels(q, w); });
+  http.Get("/health", "health", Auth::kOptional, [this](const R& q, W& w) { Health(q, w); });
+  http.Get("/metrics", "metrics", Auth::kRequired, [this](const R& q, W& w) { MetricsText(q, w); });
 }
 
-void Routes::ChatCompletions(const httplib::Request& req, httplib::Response& res) {
-  Generate(ParseChatCompletionRequest(ParseBody(req.body), vocab_size_), res);
+void Routes::ChatCompletions(const HttpRequest& req, HttpResponse& res) {
+  // Admitted before the body is even parsed: rendering and tokenizing are the expensive part of
+  // a request the queue could not take anyway.
+  RequestQueue::Admission admission = queue_.Admit();
+  Generate(req, ParseChatCompletionRequest(ParseBody(req.body), vocab_size_), std::move(admission), res);
 }
 
-void Routes::Completions(const httplib::Request& req, httplib::Response& res) {
-  Generate(ParseCompletionRequest(ParseBody(req.body), vocab_size_), res);
+void Routes::Completions(const HttpRequest& req, HttpResponse& res) {
+  RequestQueue::Admission admission = queue_.Admit();
+  Generate(req, ParseCompletionRequest(ParseBody(req.body), vocab_size_), std::move(admission), res);
 }
 
-void Routes::ListModels(const httplib::Request&, httplib::Response& res) {
+void Routes::ListModels(const HttpRequest&, HttpResponse& res) {
   HttpTransport::SendJson(res, 200, ModelsJson(model_id_, created_));
 }
 
-void Routes::Health(const httplib::Request&, httplib::Response& res) {
+void Routes::Health(const HttpRequest& req, HttpResponse& res) {
+  // With an API key set, an anonymous caller (a load balancer) learns only that the server is up.
+  if (!req.authorized) {
+    HttpTransport::SendJson(res, 200, {{"status", "ok"}});
+    return;
+  }
   HttpTransport::SendJson(res, 200,
                           {{"status", "ok"},
                            {"model", model_id_},
@@ -158,14 +168,16 @@ void Routes::Health(const httplib::Request&, httplib::Response& res) {
                            {"queue_depth", queue_.queue_depth()}});
 }
 
-void Routes::MetricsText(const httplib::Request&, httplib::Response& res) {
+void Routes::MetricsText(const HttpRequest&, HttpResponse& res) {
   res.status = 200;
   res.set_content(metrics_.Render(queue_.queue_depth(), queue_.busy_slots(), queue_.slots()),
                   "text/plain; version=0.0.4; charset=utf-8");
 }
 
-void Routes::Generate(GenerationRequest request, httplib::Response& res) {
+void Routes::Generate(const HttpRequest& http, GenerationRequest request, RequestQueue::Admission admission,
+                      HttpResponse& res) {
   auto ex = std::make_shared<Exchange>();
+  ex->admission = std::move(admission);
   ex->chat = request.chat;
   ex->stream = request.stream;
   ex->include_usage = request.stream && request.include_usage;
@@ -198,30 +210,57 @@ void Routes::Generate(GenerationRequest request, httplib::Response& res) {
   answer_options.stop = request.stop;
   answer_options.call_id_prefix = "call_" + ex->meta.id.substr(ex->meta.id.find('-') + 1);
   answer_options.markup = &markup_;
-  Exchange* raw = ex.get();  // the job lives inside the exchange: no ownership cycle through callbacks
+  Exchange* raw = ex.get();
   ex->answer = std::make_unique<AnswerStream>(answer_options, [raw](const OutputParser::Event& e) {
     if (raw->stream) raw->PushDelta(e);
   });
+  // on_token runs only while the job runs, when on_complete (below) still keeps the exchange
+  // alive; on_complete owns it until the job is done, so the HTTP thread may leave first (a
+  // client that vanished) while the slot finishes. Job::Complete drops both, ending the cycle.
   job.options.on_token = [raw](std::string_view text, int32_t token) { return raw->answer->OnToken(text, token); };
-  job.on_complete = [raw] { raw->Finish(); };
+  job.on_complete = [ex] { ex->Finish(); };
 
   if (ex->stream) {
     // The role chunk goes out at once, so the client sees the stream open even while queued.
     if (ex->chat) ex->PushChunk(ChatChunkJson(ex->meta, {{"role", "assistant"}, {"content", ""}}, {}, ex->include_usage));
   }
-  queue_.Submit(ex->job);  // 503 when the queue is full
+  try {
+    queue_.Submit(ex->job);  // 503 when the queue is full
+  } catch (...) {
+    job.on_complete = nullptr;  // never queued: nothing will complete it
+    job.options.on_token = nullptr;
+    throw;
+  }
+
+  RequestQueue* queue = &queue_;
+  const double timeout_s = options_.timeout_s;
+  auto timeout_error = [timeout_s] {
+    return std::make_exception_ptr(ApiError(503, ErrorKind::kLimit,
+                                            "no slot became free within the request timeout of " +
+                                                std::to_string(timeout_s) + " s",
+                                            {}, "timeout"));
+  };
+  auto gone_error = [] {
+    return std::make_exception_ptr(ApiError(499, ErrorKind::kCancelled, "the client disconnected", {}, "cancelled"));
+  };
+  constexpr auto kPoll = std::chrono::milliseconds(200);
 
   if (!ex->stream) {
-    const Clock::time_point deadline = job.deadline;
-    if (deadline == Clock::time_point::max()) {
-      job.Wait();
-    } else if (!job.WaitUntil(deadline)) {
-      if (queue_.Cancel(ex->job)) {
-        throw ApiError(503, ErrorKind::kLimit,
-                       "no slot became free within the request timeout of " + std::to_string(options_.timeout_s) + " s",
-                       {}, "timeout");
+    bool timed_out_in_queue = false;
+    Clock::time_point wait_deadline = job.deadline;
+    while (!job.WaitUntil(std::min(wait_deadline, Clock::now() + kPoll))) {
+      if (http.client_gone && http.client_gone()) {
+        // Nobody to answer: free the queue place or the slot now; the slot's thread completes
+        // a running job at its next token.
+        queue->Cancel(ex->job, gone_error());
+        HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
+        HttpTransport::SendError(res, MakeErrorResponse(499, "the client disconnected", {}, "cancelled"));
+        return;
       }
-      job.Wait();  // running: it stops at its next token
+      if (!timed_out_in_queue && Clock::now() >= wait_deadline) {
+        timed_out_in_queue = queue->Cancel(ex->job, timeout_error());  // false: running, it stops itself
+        wait_deadline = Clock::time_point::max();
+      }
     }
     HttpTransport::SetLogDetail(ex->LogDetail());
     if (job.error) std::rethrow_exception(job.error);
@@ -232,50 +271,38 @@ void Routes::Generate(GenerationRequest request, httplib::Response& res) {
   }
 
   res.status = 200;
+  res.content_type = "text/event-stream";
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  RequestQueue* queue = &queue_;
-  const double timeout_s = options_.timeout_s;
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [ex, queue, timeout_s](size_t, httplib::DataSink& sink) {
-        std::string data;
-        bool dropped_from_queue = false;
-        while (true) {
-          const auto now = Clock::now();
-          const auto status = ex->channel.Pop(data, now + std::chrono::seconds(1));
-          if (status == StreamChannel::Status::kClosed) break;
-          if (status == StreamChannel::Status::kTimeout) {
-            if (!dropped_from_queue && now >= ex->job->deadline && queue->Cancel(ex->job)) {
-              // Still queued at the deadline: end the stream with an error.
-              dropped_from_queue = true;
-              const ErrorResponse e = MakeErrorResponse(
-                  503, "no slot became free within the request timeout of " + std::to_string(timeout_s) + " s", {}, "timeout");
-              data = SseEvent(Dump(e.body)) + std::string(kSseDone);
-              if (sink.write(data.data(), data.size())) sink.done();
-              HttpTransport::SetLogDetail("timeout in queue");
-              return true;
-            }
-            data = kSseKeepAlive;  // notices a vanished client while nothing else is sent
-          }
-          if (!sink.write(data.data(), data.size())) {
-            // The client is gone: stop generating (or drop the queued request) right away.
-            if (!queue->Cancel(ex->job)) ex->job->Wait();
-            HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
-            return false;
-          }
+  res.stream = [ex, queue, timeout_error, gone_error, kPoll](ResponseSink& sink) {
+    std::string data;
+    bool deadline_handled = false;
+    auto last_write = Clock::now();
+    auto client_left = [&] {
+      queue->Cancel(ex->job, gone_error());
+      HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
+    };
+    while (true) {
+      const auto status = ex->channel.Pop(data, Clock::now() + kPoll);
+      if (status == StreamChannel::Status::kClosed) break;
+      const auto now = Clock::now();
+      if (status == StreamChannel::Status::kTimeout) {
+        if (sink.PeerGone()) return client_left();
+        if (!deadline_handled && now >= ex->job->deadline) {
+          // Still queued at the deadline: the job completes with the timeout error, which
+          // arrives on the channel as the stream's last event.
+          deadline_handled = true;
+          if (queue->Cancel(ex->job, timeout_error())) HttpTransport::SetLogDetail("timeout in queue");
         }
-        sink.done();
-        HttpTransport::SetLogDetail(ex->LogDetail());
-        return true;
-      },
-      [ex, queue](bool success) {
-        // The response was abandoned before the provider finished (e.g. the client vanished
-        // before the headers went out): make sure the job does not run on for nobody.
-        if (!success && !ex->job->done()) {
-          if (!queue->Cancel(ex->job)) ex->job->Wait();
-        }
-      });
+        // A comment line now and then keeps proxies from closing a quiet stream.
+        if (now - last_write < std::chrono::seconds(5)) continue;
+        data = kSseKeepAlive;
+      }
+      if (!sink.Write(data)) return client_left();
+      last_write = now;
+    }
+    HttpTransport::SetLogDetail(ex->LogDetail());
+  };
 }
 
 }  // namespace gemma4::server

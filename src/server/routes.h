@@ -25,14 +25,16 @@ class Routes {
   const std::string& model_id() const { return model_id_; }
 
  private:
-  void ChatCompletions(const httplib::Request& req, httplib::Response& res);
-  void Completions(const httplib::Request& req, httplib::Response& res);
-  void ListModels(const httplib::Request& req, httplib::Response& res);
-  void Health(const httplib::Request& req, httplib::Response& res);
-  void MetricsText(const httplib::Request& req, httplib::Response& res);
+  void ChatCompletions(const HttpRequest& req, HttpResponse& res);
+  void Completions(const HttpRequest& req, HttpResponse& res);
+  void ListModels(const HttpRequest& req, HttpResponse& res);
+  void Health(const HttpRequest& req, HttpResponse& res);
+  void MetricsText(const HttpRequest& req, HttpResponse& res);
 
-  // Tokenizes, queues and answers one generation request (JSON or SSE).
-  void Generate(GenerationRequest request, httplib::Response& res);
+  // Tokenizes, queues and answers one generation request (JSON or SSE). `admission` is the
+  // request's place in the queue's capacity, held until its job is done.
+  void Generate(const HttpRequest& http, GenerationRequest request, RequestQueue::Admission admission,
+                HttpResponse& res);
 
   std::shared_ptr<const Model> model_;
   ServerOptions options_;

@@ -42,6 +42,15 @@ void ValidateOptions(const ServerOptions& o) {
   if (o.max_body_bytes < 1024) bad("--max-body must be at least 1024 bytes, got " + std::to_string(o.max_body_bytes));
   if (o.host.empty()) bad("--host must not be empty");
   if (o.read_timeout_s < 1 || o.read_timeout_s > 3600) bad("--read-timeout must be in [1, 3600], got " + std::to_string(o.read_timeout_s));
+  if (o.max_connections < 1) bad("--max-connections must be at least 1");
+  for (const auto& origin : o.cors_origins) {
+    if (origin == "*" && o.api_key.empty()) {
+      bad("--cors-origin '*' lets any web page use the server: it needs --api-key");
+    }
+    if (origin != "*" && origin.find("://") == std::string::npos) {
+      bad("--cors-origin '" + origin + "' is not an origin: expected scheme://host[:port], e.g. http://localhost:3000");
+    }
+  }
 }
 
 }  // namespace
@@ -57,13 +66,18 @@ Server::Server(std::shared_ptr<const Model> model, ServerOptions options) : impl
   server::HttpTransport::Options http;
   http.host = o.host;
   http.port = o.port;
-  // Every running and queued request holds a connection thread; leave room for health checks,
-  // metrics scrapes and a few slow clients on top.
+  // Every admitted request (running or queued) holds a handler thread; leave room for health
+  // checks and metrics scrapes on top. Slow clients hold no thread while their request is read.
   http.threads = o.http_threads > 0 ? o.http_threads
                                      : static_cast<int>(std::min<size_t>(o.parallel + o.max_queue + 16, 512));
-  http.max_body_bytes = o.max_body_bytes;
-  http.io_timeout_s = o.read_timeout_s;
+  http.max_connections = o.max_connections;
+  http.limits.max_body = o.max_body_bytes;
+  http.request_timeout_s = o.read_timeout_s;
+  http.write_timeout_s = o.read_timeout_s;
   http.api_key = o.api_key;
+  http.browser.listen_host = o.host;
+  http.browser.allowed_hosts = o.allowed_hosts;
+  http.browser.cors_origins = o.cors_origins;
   http.on_request = o.on_request;
   impl_->http = std::make_unique<server::HttpTransport>(http, &impl_->metrics);
   impl_->routes->Register(*impl_->http);

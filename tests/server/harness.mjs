@@ -122,8 +122,8 @@ export function joinChatStream(events) {
 }
 
 // Sends raw bytes on a fresh connection; resolves with what came back and how the connection ended.
-// endAfter half-closes after sending: cpp-httplib 0.11 then drops the response (it checks that the
-// peer is still alive before writing), so only tests that mean to vanish use it.
+// endAfter half-closes after sending: the server takes that as the client leaving (it stops the
+// request's work), so only tests that mean to vanish use it.
 export function rawRequest(port, chunks, { delayMs = 0, timeoutMs = 15000, endAfter = false } = {}) {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');

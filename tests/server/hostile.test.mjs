@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { main, startServer, rawRequest, postJson, check } from './harness.mjs';
 
 const post = (body, extra = '') =>
-  `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n${extra}\r\n${body}`;
+  `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\nConnection: close\r\n${extra}\r\n${body}`;
 
 function errorBody(res) {
   const body = res.data.slice(res.data.indexOf('\r\n\r\n') + 4);
@@ -36,7 +36,7 @@ await main('server.hostile', async () => {
       ['{"messages": [{"role": "user", "content": "x"}], "top_p": null, "seed": "x"}', 400, 'seed', /expected an integer/],
       ['{}', 400, 'messages', /missing/],
       ['', 400, null, /empty/],
-      ['[' .repeat(30000) + ']'.repeat(30000), 400, null, /must be a JSON object/],
+      ['[' .repeat(30000) + ']'.repeat(30000), 400, null, /nests arrays and objects deeper than 128 levels/],
     ];
     for (const [body, status, param, message] of cases) {
       const res = await rawRequest(server.port, [Buffer.from(post(body), 'latin1')]);
@@ -68,17 +68,17 @@ await main('server.hostile', async () => {
     // Garbage and oversized request lines and headers.
     const garbage = await rawRequest(server.port, ['\x00\x01\x02 nonsense \r\n\r\n']);
     check(garbage.how !== 'timeout' && (garbage.status === 0 || garbage.status === 400), `garbage: ${garbage.status} ${garbage.how}`, server);
-    const longUri = await rawRequest(server.port, [`GET /${'a'.repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`]);
+    const longUri = await rawRequest(server.port, [`GET /${'a'.repeat(20000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`]);
     check(longUri.how !== 'timeout' && (longUri.status === 0 || (longUri.status >= 400 && longUri.status < 500)), `long URI: ${longUri.status}`, server);
-    const bigHeader = await rawRequest(server.port, [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100000)}\r\n\r\n`]);
+    const bigHeader = await rawRequest(server.port, [`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(100000)}\r\n\r\n`]);
     check(bigHeader.how !== 'timeout' && (bigHeader.status === 0 || (bigHeader.status >= 400 && bigHeader.status < 500)),
       `huge header: ${bigHeader.status} ${bigHeader.how}`, server);
-    const manyHeaders = await rawRequest(server.port, [`GET /health HTTP/1.1\r\nHost: x\r\n${'X-A: 1\r\n'.repeat(5000)}\r\n`]);
+    const manyHeaders = await rawRequest(server.port, [`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n${'X-A: 1\r\n'.repeat(5000)}\r\n`]);
     check(manyHeaders.how !== 'timeout', `many headers: ${manyHeaders.how}`, server);
     await stillServing('huge headers');
 
     // Unknown endpoints and methods: JSON 404.
-    const missing = await rawRequest(server.port, ['GET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+    const missing = await rawRequest(server.port, ['GET /v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n']);
     assert.equal(missing.status, 404);
     assert.equal(errorBody(missing).type, 'not_found_error');
 
