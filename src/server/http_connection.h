@@ -30,6 +30,11 @@ struct Connection {
   Clock::time_point deadline;
   size_t requests_served = 0;
   bool continue_sent = false;
+  // Refused (e.g. 413) with the request unread: our side is shut down for writing, and what the
+  // client still sends is read and dropped until it closes or `deadline`. Closing at once with
+  // unread bytes would reset the connection, and a reset can destroy the refusal before the
+  // client reads it.
+  bool lingering = false;
 };
 
 // Writes all of `data`, waiting for the socket as needed, until `deadline`. False when the peer

@@ -143,15 +143,23 @@ HttpRequestParser::Status HttpRequestParser::EndOfHeaders() {
       has_length = true;
       content_length_ = n;
     } else if (EqualsNoCase(name, "Transfer-Encoding")) {
-      bool bad = false;
+      // Compression is refused outright (415: its decoded size is unbounded); otherwise the
+      // codings must be exactly one final "chunked" (RFC 9112 §6.3), else the framing is unknown.
+      size_t chunked = 0, after_chunked = 0;
+      std::string compression;
       ForEachListElement(value, [&](std::string_view coding) {
-        if (chunked_) bad = true;  // "chunked" must be the last coding, and only once
-        if (EqualsNoCase(coding, "chunked")) chunked_ = true;
-        else if (!EqualsNoCase(coding, "identity")) bad = true;
+        if (EqualsNoCase(coding, "chunked")) {
+          ++chunked;
+        } else if (!EqualsNoCase(coding, "identity")) {
+          if (compression.empty()) compression = std::string(coding);
+        }
+        if (chunked && !EqualsNoCase(coding, "chunked")) ++after_chunked;
       });
-      if (bad || !chunked_) {
-        return Fail(415, "unsupported Transfer-Encoding '" + value + "': only chunked is accepted (no compression)");
+      if (!compression.empty()) {
+        return Fail(415, "unsupported Transfer-Encoding '" + compression + "': send the body uncompressed");
       }
+      if (chunked != 1 || after_chunked != 0) return Fail(400, "invalid Transfer-Encoding '" + value + "'");
+      chunked_ = true;
     } else if (EqualsNoCase(name, "Content-Encoding")) {
       bool identity = true;
       ForEachListElement(value, [&](std::string_view coding) { identity = identity && EqualsNoCase(coding, "identity"); });

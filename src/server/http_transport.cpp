@@ -194,7 +194,7 @@ void HttpTransport::ReactorLoop() {
         ++it;
         continue;
       }
-      if (it->second->parser.started()) {
+      if (!it->second->lingering && it->second->parser.started()) {
         SendNoWait(it->first, ErrorResponseBytes(408, ErrorJson(408, "the request did not arrive within " +
                                                                        std::to_string(options_.request_timeout_s) +
                                                                        " s (--read-timeout)", "request_timeout")));
@@ -236,6 +236,16 @@ void HttpTransport::Accept() {
 
 bool HttpTransport::ReadFrom(const ConnectionPtr& conn) {
   char buf[kReadChunk];
+  if (conn->lingering) {
+    for (int i = 0; i < 16; ++i) {
+      const ssize_t n = ::recv(conn->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      if (n <= 0) break;
+    }
+    --open_connections_;
+    return false;
+  }
   // A few reads per wake-up at most, so one fast sender cannot starve the others.
   for (int i = 0; i < 4; ++i) {
     const ssize_t n = ::recv(conn->fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -257,8 +267,8 @@ bool HttpTransport::Advance(const ConnectionPtr& conn) {
   HttpRequestParser& parser = conn->parser;
   const HttpRequestParser::Status status = parser.Feed({});
   if (status == HttpRequestParser::Status::kError) {
-    RefuseAndClose(conn, parser.error_status(), parser.error_message());
-    return false;
+    Refuse(conn, parser.error_status(), parser.error_message());
+    return true;  // lingers
   }
   if (status == HttpRequestParser::Status::kNeedMore) {
     if (parser.headers_done() && parser.expects_continue() && !conn->continue_sent) {
@@ -275,11 +285,13 @@ bool HttpTransport::Advance(const ConnectionPtr& conn) {
   return false;
 }
 
-void HttpTransport::RefuseAndClose(const ConnectionPtr& conn, int status, const std::string& message) {
+void HttpTransport::Refuse(const ConnectionPtr& conn, int status, const std::string& message) {
   SendNoWait(conn->fd, ErrorResponseBytes(status, ErrorJson(status, message)));
+  ::shutdown(conn->fd, SHUT_WR);
+  conn->lingering = true;
+  conn->deadline = Clock::now() + std::chrono::seconds(2);
   if (metrics_) metrics_->CountRequest("other", status);
   Log(LogLevel::kDebug, "server: " + conn->remote + ": " + std::to_string(status) + " " + message);
-  --open_connections_;
 }
 
 void HttpTransport::HandOver(ConnectionPtr conn) {

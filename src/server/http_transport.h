@@ -92,7 +92,8 @@ class HttpTransport {
   // After bytes arrived (or a connection came back with bytes of a next request): dispatches a
   // complete request, answers a bad one; true when the reactor keeps watching it.
   bool Advance(const ConnectionPtr& conn);
-  void RefuseAndClose(const ConnectionPtr& conn, int status, const std::string& message);
+  // Answers a request the parser refused, then lingers (Connection::lingering).
+  void Refuse(const ConnectionPtr& conn, int status, const std::string& message);
   void HandOver(ConnectionPtr conn);  // handler thread -> reactor, for the next request
   void Wake();
 
