@@ -60,7 +60,7 @@ bool PeerClosed(int fd) {
   return false;
 }
 
-std::string ResponseHead(const HttpResponse& res, int request_version_minor, bool keep_alive) {
+std::string ResponseHead(const HttpResponse& res, int request_version_minor, int keep_alive_s) {
   std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " + std::string(StatusText(res.status)) + "\r\n";
   for (const auto& [name, value] : res.headers) {
     if (HeaderNameEquals(name, "Connection") || HeaderNameEquals(name, "Content-Length") ||
@@ -75,8 +75,12 @@ std::string ResponseHead(const HttpResponse& res, int request_version_minor, boo
     if (!res.stream) head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n";
     else if (request_version_minor >= 1) head += "Transfer-Encoding: chunked\r\n";
   }
-  if (!keep_alive) head += "Connection: close\r\n";
-  else if (request_version_minor == 0) head += "Connection: keep-alive\r\n";
+  if (keep_alive_s <= 0) {
+    head += "Connection: close\r\n";
+  } else {
+    if (request_version_minor == 0) head += "Connection: keep-alive\r\n";
+    head += "Keep-Alive: timeout=" + std::to_string(keep_alive_s) + "\r\n";
+  }
   head += "\r\n";
   return head;
 }
@@ -85,7 +89,7 @@ std::string ErrorResponseBytes(int status, std::string_view json_body) {
   HttpResponse res;
   res.status = status;
   res.body = std::string(json_body);
-  return ResponseHead(res, 1, false) + res.body;
+  return ResponseHead(res, 1, 0) + res.body;
 }
 
 bool ChunkedSink::Write(std::string_view data) {

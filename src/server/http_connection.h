@@ -49,8 +49,10 @@ void SendNoWait(int fd, std::string_view data);
 bool PeerClosed(int fd);
 
 // "HTTP/1.1 200 OK\r\n...\r\n\r\n" for `res`: Content-Length for a whole body, chunked framing
-// for a stream (HTTP/1.1) or end-of-connection framing (HTTP/1.0).
-std::string ResponseHead(const HttpResponse& res, int request_version_minor, bool keep_alive);
+// for a stream (HTTP/1.1) or end-of-connection framing (HTTP/1.0). `keep_alive_s` > 0 keeps the
+// connection and tells the client how long it may stay idle (so that it, not the server, closes
+// an idle connection first: a request sent just as the server closes would be lost); 0 closes.
+std::string ResponseHead(const HttpResponse& res, int request_version_minor, int keep_alive_s);
 
 // A short response with a JSON error body, whole, with "Connection: close".
 std::string ErrorResponseBytes(int status, std::string_view json_body);

@@ -315,13 +315,17 @@ void HttpTransport::HandlerLoop() {
       ready_.pop_front();
       serving_fds_.insert(conn->fd);
     }
-    Serve(conn);
-    std::lock_guard lock(mutex_);
-    serving_fds_.erase(conn->fd);
+    const bool keep = Serve(conn);
+    {
+      std::lock_guard lock(mutex_);
+      serving_fds_.erase(conn->fd);  // before the hand-over: another thread may serve it next
+    }
+    if (keep) HandOver(std::move(conn));
+    else --open_connections_;
   }
 }
 
-void HttpTransport::Serve(const ConnectionPtr& conn) {
+bool HttpTransport::Serve(const ConnectionPtr& conn) {
   HttpRequest& req = conn->parser.request();
   req.remote = conn->remote;
   const int fd = conn->fd;
@@ -332,7 +336,8 @@ void HttpTransport::Serve(const ConnectionPtr& conn) {
 
   bool keep_alive = conn->parser.keep_alive() && !draining_ && !stopping_ &&
                     conn->requests_served + 1 < kMaxRequestsPerConnection && !res.has_header("Connection");
-  const std::string head = ResponseHead(res, req.version_minor, keep_alive && (!res.stream || req.version_minor >= 1));
+  if (res.stream && req.version_minor == 0) keep_alive = false;  // the stream ends with the connection
+  const std::string head = ResponseHead(res, req.version_minor, keep_alive ? options_.keep_alive_s : 0);
   bool ok;
   if (!res.stream) {
     // Time to write: the write timeout, plus a second per 64 KiB for large bodies.
@@ -352,20 +357,16 @@ void HttpTransport::Serve(const ConnectionPtr& conn) {
       }
       ok = sink.Finish();
     }
-    keep_alive = keep_alive && req.version_minor >= 1;
   }
   LogRequest(req, res.status);
-  if (ok && keep_alive && !stopping_) {
-    conn->parser.Reset();
-    conn->continue_sent = false;
-    ++conn->requests_served;
-    // Bytes of a next request may have come along with this one.
-    conn->deadline = Clock::now() + std::chrono::seconds(conn->parser.started() ? options_.request_timeout_s
-                                                                                 : options_.keep_alive_s);
-    HandOver(conn);
-  } else {
-    --open_connections_;
-  }
+  if (!ok || !keep_alive || stopping_) return false;
+  conn->parser.Reset();
+  conn->continue_sent = false;
+  ++conn->requests_served;
+  // Bytes of a next request may have come along with this one.
+  conn->deadline = Clock::now() + std::chrono::seconds(conn->parser.started() ? options_.request_timeout_s
+                                                                               : options_.keep_alive_s);
+  return true;
 }
 
 bool HttpTransport::Authorized(const HttpRequest& req) const {

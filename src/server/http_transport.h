@@ -98,7 +98,8 @@ class HttpTransport {
   void Wake();
 
   void HandlerLoop();
-  void Serve(const ConnectionPtr& conn);
+  // Answers the request on `conn`; true when the connection stays open for a next one.
+  bool Serve(const ConnectionPtr& conn);
   void Dispatch(HttpRequest& req, HttpResponse& res);
   bool Authorized(const HttpRequest& req) const;
   void LogRequest(const HttpRequest& req, int status);
