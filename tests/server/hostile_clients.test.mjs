@@ -292,6 +292,37 @@ await main('server.hostile_clients', async () => {
     const { code } = await server.stop();
     assert.equal(code, 0);
   }
+
+  if (wanted(8)) {
+    // 8. With an API key and an allowed origin: /health tells strangers only that it is up, the
+    //    allowed origin gets CORS headers and its preflight, others still 403; '*' needs a key.
+    const keyed = await startServer(['--api-key', 'sekret', '--cors-origin', 'http://localhost:3000', '-t', '1']);
+    try {
+      const anon = await (await fetch(`${keyed.base}/health`)).json();
+      assert.deepEqual(anon, { status: 'ok' });
+      const full = await (await fetch(`${keyed.base}/health`, { headers: { authorization: 'Bearer sekret' } })).json();
+      check(full.slots_total === 1 && 'queue_depth' in full, `authorized /health: ${JSON.stringify(full)}`, keyed);
+      const allowed = await postJson(keyed.base, '/v1/chat/completions', normal,
+        { origin: 'http://localhost:3000', authorization: 'Bearer sekret' });
+      check(allowed.status === 200 && allowed.headers.get('access-control-allow-origin') === 'http://localhost:3000',
+        `allowed origin: ${allowed.status} ${allowed.headers.get('access-control-allow-origin')}`, keyed);
+      const pre = await fetch(`${keyed.base}/v1/chat/completions`, { method: 'OPTIONS', headers: {
+        origin: 'http://localhost:3000', 'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type' } });
+      check(pre.status === 204 && pre.headers.get('access-control-allow-origin') === 'http://localhost:3000' &&
+        /authorization/i.test(pre.headers.get('access-control-allow-headers')), `allowed preflight: ${pre.status}`, keyed);
+      const other = await postJson(keyed.base, '/v1/chat/completions', normal,
+        { origin: 'http://localhost:3001', authorization: 'Bearer sekret' });
+      check(other.status === 403, `other origin: ${other.status}`, keyed);
+      const nokey = await postJson(keyed.base, '/v1/chat/completions', normal, { 'x-api-key': 'wrong' });
+      check(nokey.status === 401, `wrong x-api-key: ${nokey.status}`, keyed);
+      stats.cases++;
+    } finally {
+      await keyed.stop();
+    }
+    const open = await startServer(['--cors-origin', '*']).then(() => null, (e) => e);
+    check(open && /--cors-origin '\*'.*needs --api-key/.test(String(open.message)), `--cors-origin '*' without a key: ${open}`);
+  }
   assert.equal(stats.normal_lost, 0);
   console.log(`server.hostile_clients: ${JSON.stringify(stats)}`);
 });
