@@ -54,6 +54,11 @@ bool AnswerStream::OnToken(std::string_view text, int32_t token) {
   return !stopped_;
 }
 
+std::string AnswerStream::matched_stop() const {
+  const int i = stops_.matched_index();
+  return i < 0 ? std::string() : stops_.stop_strings()[static_cast<size_t>(i)];
+}
+
 void AnswerStream::Finish() {
   if (options_.chat) Deliver(parser_.Finish());
   if (!stopped_) {

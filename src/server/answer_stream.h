@@ -41,6 +41,8 @@ class AnswerStream {
 
   const AssistantOutput& output() const { return output_; }  // what was handed out
   bool stopped_by_string() const { return stopped_; }
+  // The stop string that ended the answer ("" when none did).
+  std::string matched_stop() const;
 
  private:
   void Deliver(const std::vector<OutputParser::Event>& events);

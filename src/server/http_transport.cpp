@@ -89,8 +89,9 @@ void HttpTransport::Get(const std::string& path, const std::string& endpoint, Au
   routes_[path]["GET"] = Route{endpoint, auth, std::move(handler)};
 }
 
-void HttpTransport::Post(const std::string& path, const std::string& endpoint, Auth auth, Handler handler) {
-  routes_[path]["POST"] = Route{endpoint, auth, std::move(handler)};
+void HttpTransport::Post(const std::string& path, const std::string& endpoint, Auth auth, Handler handler,
+                         ErrorShaper error_shape) {
+  routes_[path]["POST"] = Route{endpoint, auth, std::move(handler), error_shape};
 }
 
 // ---- listening and the reactor ----
@@ -413,15 +414,24 @@ void HttpTransport::Dispatch(HttpRequest& req, HttpResponse& res) {
                                        {}, "method_not_allowed"));
       return;
     }
-    t_request.endpoint = route->second.endpoint;
-    req.authorized = Authorized(req);
-    if (route->second.auth == Auth::kRequired && !req.authorized) {
-      const bool sent = req.has_header("Authorization") || req.has_header("x-api-key");
-      SendError(res, MakeErrorResponse(401, sent ? "invalid API key" : "missing API key: send 'Authorization: Bearer <key>'",
-                                       {}, "invalid_api_key"));
-      return;
+    const Route& r = route->second;
+    t_request.endpoint = r.endpoint;
+    auto send_error = [&](ErrorResponse e) {
+      if (r.error_shape) e.body = r.error_shape(e);
+      SendError(res, e);
+    };
+    try {
+      req.authorized = Authorized(req);
+      if (r.auth == Auth::kRequired && !req.authorized) {
+        const bool sent = req.has_header("Authorization") || req.has_header("x-api-key");
+        send_error(MakeErrorResponse(401, sent ? "invalid API key" : "missing API key: send 'Authorization: Bearer <key>'",
+                                     {}, "invalid_api_key"));
+        return;
+      }
+      r.handler(req, res);
+    } catch (...) {
+      send_error(ErrorResponseFor(std::current_exception()));
     }
-    route->second.handler(req, res);
   } catch (...) {
     SendError(res, ErrorResponseFor(std::current_exception()));
   }

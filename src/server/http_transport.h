@@ -35,6 +35,8 @@
 namespace gemma4::server {
 
 using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
+// The error body of a route whose API has its own error shape (Anthropic's); null: OpenAI's.
+using ErrorShaper = nlohmann::json (*)(const ErrorResponse&);
 
 // Whether a route needs the API key (when one is set). kOptional routes run either way and see
 // HttpRequest::authorized.
@@ -62,7 +64,8 @@ class HttpTransport {
 
   // `endpoint` labels metrics and logs.
   void Get(const std::string& path, const std::string& endpoint, Auth auth, Handler handler);
-  void Post(const std::string& path, const std::string& endpoint, Auth auth, Handler handler);
+  void Post(const std::string& path, const std::string& endpoint, Auth auth, Handler handler,
+            ErrorShaper error_shape = nullptr);
 
   int Start();         // bind + listen; reactor and handler threads start; returns the port
   void SetDraining();  // new requests get 503 (Connection: close) from now on
@@ -82,6 +85,7 @@ class HttpTransport {
     std::string endpoint;
     Auth auth;
     Handler handler;
+    ErrorShaper error_shape = nullptr;
   };
   using ConnectionPtr = std::shared_ptr<Connection>;
 

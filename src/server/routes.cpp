@@ -10,6 +10,8 @@
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
 #include "gemma4/log.h"
+#include "server/anthropic_schema.h"
+#include "server/reply_format.h"
 #include "server/sse_writer.h"
 
 namespace gemma4::server {
@@ -30,6 +32,9 @@ std::string NewId(const char* prefix) {
   return buf;
 }
 
+// Tool call ids: "call_<request id's unique part>_<n>".
+std::string CallIdPrefix(const std::string& request_id) { return "call_" + request_id.substr(request_id.find('-') + 1); }
+
 uint64_t RandomSeed() {
   std::random_device rd;
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
@@ -38,60 +43,42 @@ uint64_t RandomSeed() {
 // One request's shared state: owned by the HTTP thread, the slot thread and the stream provider.
 struct Exchange {
   RequestQueue::Admission admission;  // released when the last owner (HTTP thread or slot) lets go
-  bool chat = true;
   bool stream = false;
-  bool include_usage = false;
-  ResponseMeta meta;
+  std::unique_ptr<ReplyFormat> format;
   std::shared_ptr<Job> job = std::make_shared<Job>();
   std::unique_ptr<AnswerStream> answer;
   StreamChannel channel;
-  std::string finish_reason;
-  Usage usage;
+  ReplyOutcome outcome;
 
-  void PushChunk(const json& chunk) { channel.Push(SseEvent(Dump(chunk))); }
-
-  void PushDelta(const OutputParser::Event& e) {
-    if (!chat) {
-      PushChunk(CompletionChunkJson(meta, e.text, {}, include_usage));
-      return;
-    }
-    json delta;
-    if (e.kind == OutputParser::Event::kContent) delta = {{"content", e.text}};
-    else if (e.kind == OutputParser::Event::kReasoning) delta = {{"reasoning_content", e.text}};
-    else delta = {{"tool_calls", json::array({ToolCallDeltaJson(answer->output().tool_calls.size() - 1, e.call)})}};
-    PushChunk(ChatChunkJson(meta, std::move(delta), {}, include_usage));
-  }
+  void PushDelta(const OutputParser::Event& e) { channel.Push(format->StreamDelta(e, answer->output())); }
 
   // On the slot's thread, once generation ended (or the queue dropped the job).
   void Finish() {
     if (!job->error) {
       answer->Finish();
       const GenerationResult& r = job->result;
-      usage = {r.prompt_ids.size(), r.output_ids.size(), r.reused_tokens};
-      if (job->timed_out) finish_reason = "length";
-      else if (answer->stopped_by_string()) finish_reason = "stop";
-      else if (r.stop_reason == StopReason::kLength) finish_reason = "length";
-      else if (!answer->output().tool_calls.empty()) finish_reason = "tool_calls";
-      else finish_reason = "stop";
+      outcome.usage = {r.prompt_ids.size(), r.output_ids.size(), r.reused_tokens};
+      outcome.stopped_by_string = answer->stopped_by_string();
+      outcome.stop_sequence = answer->matched_stop();
+      if (job->timed_out) outcome.finish_reason = "length";
+      else if (answer->stopped_by_string()) outcome.finish_reason = "stop";
+      else if (r.stop_reason == StopReason::kLength) outcome.finish_reason = "length";
+      else if (!answer->output().tool_calls.empty()) outcome.finish_reason = "tool_calls";
+      else outcome.finish_reason = "stop";
     }
     if (!stream) return;
-    if (job->error) {
-      const ErrorResponse e = ErrorResponseFor(job->error);
-      channel.Push(SseEvent(Dump(e.body)));
-    } else {
-      if (chat) PushChunk(ChatChunkJson(meta, json::object(), finish_reason, include_usage));
-      else PushChunk(CompletionChunkJson(meta, "", finish_reason, include_usage));
-      if (include_usage) PushChunk(UsageChunkJson(meta, chat, usage));
-    }
-    channel.Push(std::string(kSseDone));
+    if (job->error) channel.Push(format->StreamError(ErrorResponseFor(job->error)));
+    else channel.Push(format->StreamClose(outcome, answer->output()));
     channel.Close();
   }
 
   std::string LogDetail() const {
     if (job->error) return "error";
+    const Usage& usage = outcome.usage;
     return "prompt=" + std::to_string(usage.prompt_tokens) + " cached=" + std::to_string(usage.cached_tokens) +
-           " completion=" + std::to_string(usage.completion_tokens) + " finish=" + finish_reason +
-           (job->result.stop_reason == StopReason::kCancelled && finish_reason == "stop" && !answer->stopped_by_string()
+           " completion=" + std::to_string(usage.completion_tokens) + " finish=" + outcome.finish_reason +
+           (job->result.stop_reason == StopReason::kCancelled && outcome.finish_reason == "stop" &&
+                    !answer->stopped_by_string()
                 ? " (cancelled)"
                 : "") +
            " slot=" + std::to_string(job->slot) + (stream ? " stream" : "");
@@ -133,6 +120,8 @@ void Routes::Register(HttpTransport& http) {
   using W = HttpResponse;
   http.Post("/v1/chat/completions", "chat_completions", Auth::kRequired, [this](const R& q, W& w) { ChatCompletions(q, w); });
   http.Post("/v1/completions", "completions", Auth::kRequired, [this](const R& q, W& w) { Completions(q, w); });
+  http.Post("/v1/messages", "messages", Auth::kRequired, [this](const R& q, W& w) { Messages(q, w); },
+            [](const ErrorResponse& e) { return AnthropicErrorJson(e); });
   http.Get("/v1/models", "models", Auth::kRequired, [this](const R& q, W& w) { ListModels(q, w); });
   http.Get("/health", "health", Auth::kOptional, [this](const R& q, W& w) { Health(q, w); });
   http.Get("/metrics", "metrics", Auth::kRequired, [this](const R& q, W& w) { MetricsText(q, w); });
@@ -142,12 +131,26 @@ void Routes::ChatCompletions(const HttpRequest& req, HttpResponse& res) {
   // Admitted before the body is even parsed: rendering and tokenizing are the expensive part of
   // a request the queue could not take anyway.
   RequestQueue::Admission admission = queue_.Admit();
-  Generate(req, ParseChatCompletionRequest(ParseBody(req.body), vocab_size_), std::move(admission), res);
+  GenerationRequest request = ParseChatCompletionRequest(ParseBody(req.body), vocab_size_);
+  const ResponseMeta meta{NewId("chatcmpl"), UnixNow(), model_id_};
+  auto format = MakeOpenAiChatReply(meta, request.stream && request.include_usage);
+  Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
 }
 
 void Routes::Completions(const HttpRequest& req, HttpResponse& res) {
   RequestQueue::Admission admission = queue_.Admit();
-  Generate(req, ParseCompletionRequest(ParseBody(req.body), vocab_size_), std::move(admission), res);
+  GenerationRequest request = ParseCompletionRequest(ParseBody(req.body), vocab_size_);
+  const ResponseMeta meta{NewId("cmpl"), UnixNow(), model_id_};
+  auto format = MakeOpenAiCompletionReply(meta, request.stream && request.include_usage);
+  Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
+}
+
+void Routes::Messages(const HttpRequest& req, HttpResponse& res) {
+  RequestQueue::Admission admission = queue_.Admit();
+  GenerationRequest request = ParseChatCompletionRequest(AnthropicToChatRequest(ParseBody(req.body)), vocab_size_);
+  std::string id = NewId("msg");
+  id[3] = '_';  // Anthropic's ids read msg_..., its tool ids toolu_...
+  Generate(req, std::move(request), std::move(admission), MakeAnthropicReply(id, model_id_), "toolu_" + id.substr(4), res);
 }
 
 void Routes::ListModels(const HttpRequest&, HttpResponse& res) {
@@ -175,13 +178,11 @@ void Routes::MetricsText(const HttpRequest&, HttpResponse& res) {
 }
 
 void Routes::Generate(const HttpRequest& http, GenerationRequest request, RequestQueue::Admission admission,
-                      HttpResponse& res) {
+                      std::unique_ptr<ReplyFormat> format, const std::string& call_id_prefix, HttpResponse& res) {
   auto ex = std::make_shared<Exchange>();
   ex->admission = std::move(admission);
-  ex->chat = request.chat;
   ex->stream = request.stream;
-  ex->include_usage = request.stream && request.include_usage;
-  ex->meta = {NewId(request.chat ? "chatcmpl" : "cmpl"), UnixNow(), model_id_};
+  ex->format = std::move(format);
 
   // Prompt tokens.
   Job& job = *ex->job;
@@ -208,7 +209,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
   answer_options.chat = request.chat;
   answer_options.parse_tool_calls = request.tools_enabled;
   answer_options.stop = request.stop;
-  answer_options.call_id_prefix = "call_" + ex->meta.id.substr(ex->meta.id.find('-') + 1);
+  answer_options.call_id_prefix = call_id_prefix;
   answer_options.markup = &markup_;
   Exchange* raw = ex.get();
   ex->answer = std::make_unique<AnswerStream>(answer_options, [raw](const OutputParser::Event& e) {
@@ -220,10 +221,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
   job.options.on_token = [raw](std::string_view text, int32_t token) { return raw->answer->OnToken(text, token); };
   job.on_complete = [ex] { ex->Finish(); };
 
-  if (ex->stream) {
-    // The role chunk goes out at once, so the client sees the stream open even while queued.
-    if (ex->chat) ex->PushChunk(ChatChunkJson(ex->meta, {{"role", "assistant"}, {"content", ""}}, {}, ex->include_usage));
-  }
+  if (ex->stream) ex->channel.Push(ex->format->StreamOpen(job.prompt.size()));
   try {
     queue_.Submit(ex->job);  // 503 when the queue is full
   } catch (...) {
@@ -264,9 +262,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
     }
     HttpTransport::SetLogDetail(ex->LogDetail());
     if (job.error) std::rethrow_exception(job.error);
-    const json body = ex->chat ? ChatCompletionJson(ex->meta, ex->answer->output(), ex->finish_reason, ex->usage)
-                               : CompletionJson(ex->meta, ex->answer->output().content, ex->finish_reason, ex->usage);
-    HttpTransport::SendJson(res, 200, body);
+    HttpTransport::SendJson(res, 200, ex->format->Whole(ex->answer->output(), ex->outcome));
     return;
   }
 

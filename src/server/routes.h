@@ -11,6 +11,7 @@
 #include "server/http_transport.h"
 #include "server/metrics.h"
 #include "server/openai_schema.h"
+#include "server/reply_format.h"
 #include "server/request_queue.h"
 
 namespace gemma4::server {
@@ -27,14 +28,15 @@ class Routes {
  private:
   void ChatCompletions(const HttpRequest& req, HttpResponse& res);
   void Completions(const HttpRequest& req, HttpResponse& res);
+  void Messages(const HttpRequest& req, HttpResponse& res);  // Anthropic Messages API
   void ListModels(const HttpRequest& req, HttpResponse& res);
   void Health(const HttpRequest& req, HttpResponse& res);
   void MetricsText(const HttpRequest& req, HttpResponse& res);
 
-  // Tokenizes, queues and answers one generation request (JSON or SSE). `admission` is the
-  // request's place in the queue's capacity, held until its job is done.
+  // Tokenizes, queues and answers one generation request (JSON or SSE) in the shape `format`
+  // writes. `admission` is the request's place in the queue's capacity, held until its job is done.
   void Generate(const HttpRequest& http, GenerationRequest request, RequestQueue::Admission admission,
-                HttpResponse& res);
+                std::unique_ptr<ReplyFormat> format, const std::string& call_id_prefix, HttpResponse& res);
 
   std::shared_ptr<const Model> model_;
   ServerOptions options_;

@@ -1,0 +1,43 @@
+// How one endpoint puts an answer on the wire: a whole JSON body, or a stream of events, in the
+// shape of its API (OpenAI chat completions, OpenAI completions, Anthropic messages). The route
+// code generates once and hands every piece to the request's ReplyFormat.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "server/api_error.h"
+#include "server/openai_schema.h"
+#include "server/output_parser.h"
+
+namespace gemma4::server {
+
+struct ReplyOutcome {
+  std::string finish_reason;       // stop, length, tool_calls
+  bool stopped_by_string = false;  // a stop string ended it
+  std::string stop_sequence;       // which one
+  Usage usage;
+};
+
+class ReplyFormat {
+ public:
+  virtual ~ReplyFormat() = default;
+  // The bytes a stream opens with, sent while the request may still be queued.
+  virtual std::string StreamOpen(size_t prompt_tokens) = 0;
+  // One visible piece of the answer; `so_far` already includes it.
+  virtual std::string StreamDelta(const OutputParser::Event& event, const AssistantOutput& so_far) = 0;
+  // The end of a stream that succeeded.
+  virtual std::string StreamClose(const ReplyOutcome& outcome, const AssistantOutput& output) = 0;
+  // The end of a stream that failed after it opened (the status line is long gone).
+  virtual std::string StreamError(const ErrorResponse& error) = 0;
+  // A non-streamed answer.
+  virtual nlohmann::json Whole(const AssistantOutput& output, const ReplyOutcome& outcome) = 0;
+};
+
+std::unique_ptr<ReplyFormat> MakeOpenAiChatReply(ResponseMeta meta, bool include_usage);
+std::unique_ptr<ReplyFormat> MakeOpenAiCompletionReply(ResponseMeta meta, bool include_usage);
+std::unique_ptr<ReplyFormat> MakeAnthropicReply(std::string id, std::string model);
+
+}  // namespace gemma4::server
