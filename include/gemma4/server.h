@@ -47,6 +47,8 @@ struct ServerOptions {
   // get 403. "*" allows any, and only with an api_key.
   std::vector<std::string> cors_origins;
   size_t default_max_tokens = 0;   // when a request gives no max_tokens; 0: until EOS or a full context
+  size_t draft_max = 0;            // speculative decoding (prompt lookup) for greedy requests; 0: off
+  size_t draft_ngram = 3;          // longest n-gram looked up for drafts
   std::string model_id;            // name served by /v1/models; empty: the package folder's name
   int http_threads = 0;            // connection threads; 0: enough for every slot and queued request
   // Called on an HTTP thread after each request completes (streams: after the last byte). Must be

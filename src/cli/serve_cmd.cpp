@@ -91,6 +91,11 @@ void Setup(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 20))->capture_default_str();
   app.add_option("--max-tokens", s.default_max_tokens, "Default max_tokens when a request sets none (0: until EOS or a full context)")
       ->capture_default_str();
+  app.add_option("--draft-max", s.draft_max,
+                 "Speculative decoding for greedy requests: draft up to K tokens per decoder call from the prompt (0: off)")
+      ->envname("GEMMA4_DRAFT_MAX")->check(CLI::Range(0, 64))->capture_default_str();
+  app.add_option("--draft-ngram", s.draft_ngram, "Longest n-gram looked up in the prompt and output for --draft-max")
+      ->check(CLI::Range(1, 16))->capture_default_str();
   app.add_option("--alias", s.model_id, "Model name shown by /v1/models (default: the package folder's name)");
   app.add_option("--shutdown-timeout", f->shutdown_s, "Seconds in-flight requests get to finish on SIGTERM")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

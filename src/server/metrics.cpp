@@ -81,6 +81,11 @@ void Metrics::CountGeneration(size_t prompt_tokens, size_t cached_tokens, size_t
   queue_wait_.Observe(queue_wait_s);
 }
 
+void Metrics::CountDrafts(size_t drafted, size_t accepted) {
+  drafted_ += drafted;
+  draft_accepted_ += accepted;
+}
+
 void Metrics::CountRejected() { ++rejected_; }
 void Metrics::CountCancelled() { ++cancelled_; }
 
@@ -102,6 +107,10 @@ std::string Metrics::Render(size_t queue_depth, size_t slots_busy, size_t slots_
   Line(out, "gemma4_prompt_tokens_cached_total", double(cached_tokens_.load()));
   Header(out, "gemma4_completion_tokens_total", "counter", "Generated tokens.");
   Line(out, "gemma4_completion_tokens_total", double(completion_tokens_.load()));
+  Header(out, "gemma4_draft_tokens_total", "counter", "Speculative decoding: tokens drafted (prompt lookup) and verified.");
+  Line(out, "gemma4_draft_tokens_total", double(drafted_.load()));
+  Header(out, "gemma4_draft_accepted_tokens_total", "counter", "Speculative decoding: drafted tokens the model agreed with.");
+  Line(out, "gemma4_draft_accepted_tokens_total", double(draft_accepted_.load()));
   Header(out, "gemma4_requests_rejected_total", "counter", "Requests refused with 503 because the queue was full.");
   Line(out, "gemma4_requests_rejected_total", double(rejected_.load()));
   Header(out, "gemma4_requests_cancelled_total", "counter", "Generations stopped early: client gone, timeout or shutdown.");

@@ -36,6 +36,8 @@ class Metrics {
   // One finished generation.
   void CountGeneration(size_t prompt_tokens, size_t cached_tokens, size_t completion_tokens, double ttft_s,
                        double decode_tokens_per_s, double queue_wait_s);
+  // Speculative decoding: tokens drafted and verified, and how many the model agreed with.
+  void CountDrafts(size_t drafted, size_t accepted);
   void CountRejected();   // backpressure: queue full
   void CountCancelled();  // client gone or timeout
 
@@ -46,7 +48,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::atomic<uint64_t> prompt_tokens_{0}, cached_tokens_{0}, completion_tokens_{0}, generations_{0};
-  std::atomic<uint64_t> rejected_{0}, cancelled_{0};
+  std::atomic<uint64_t> rejected_{0}, cancelled_{0}, drafted_{0}, draft_accepted_{0};
   Histogram ttft_;
   Histogram tokens_per_s_;
   Histogram queue_wait_;

@@ -446,10 +446,15 @@ SamplingParams ResolveSampling(const GenerationRequest& r, const SamplingParams&
 }
 
 json UsageJson(const Usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens},
-          {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.prompt_tokens + u.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+  json usage = {{"prompt_tokens", u.prompt_tokens},
+                {"completion_tokens", u.completion_tokens},
+                {"total_tokens", u.prompt_tokens + u.completion_tokens},
+                {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+  if (u.draft_tokens > 0) {
+    usage["completion_tokens_details"] = {{"accepted_prediction_tokens", u.accepted_tokens},
+                                          {"rejected_prediction_tokens", u.draft_tokens - u.accepted_tokens}};
+  }
+  return usage;
 }
 
 json ToolCallDeltaJson(size_t index, const ToolCall& call) {

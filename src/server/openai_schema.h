@@ -50,6 +50,10 @@ struct Usage {
   size_t prompt_tokens = 0;
   size_t completion_tokens = 0;
   size_t cached_tokens = 0;  // prompt tokens served from the prefix cache
+  // Speculative decoding (--draft-max): tokens drafted, and of those the ones the model agreed
+  // with; reported as OpenAI's accepted/rejected_prediction_tokens when drafts were made.
+  size_t draft_tokens = 0;
+  size_t accepted_tokens = 0;
 };
 nlohmann::json UsageJson(const Usage& usage);
 

@@ -213,6 +213,7 @@ void RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job) {
     metrics_->CountGeneration(t.prompt_tokens, r.reused_tokens, r.output_ids.size(), ttft, tps,
                               Seconds(job->started - job->enqueued));
     if (r.stop_reason == StopReason::kCancelled) metrics_->CountCancelled();
+    if (r.draft_tokens > 0) metrics_->CountDrafts(r.draft_tokens, r.accepted_tokens);
   }
   job->Complete(error);
 }

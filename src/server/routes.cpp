@@ -10,6 +10,7 @@
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
 #include "gemma4/log.h"
+#include "gemma4/speculative.h"
 #include "server/anthropic_schema.h"
 #include "server/reply_format.h"
 #include "server/sse_writer.h"
@@ -57,7 +58,7 @@ struct Exchange {
     if (!job->error) {
       answer->Finish();
       const GenerationResult& r = job->result;
-      outcome.usage = {r.prompt_ids.size(), r.output_ids.size(), r.reused_tokens};
+      outcome.usage = {r.prompt_ids.size(), r.output_ids.size(), r.reused_tokens, r.draft_tokens, r.accepted_tokens};
       outcome.stopped_by_string = answer->stopped_by_string();
       outcome.stop_sequence = answer->matched_stop();
       if (job->timed_out) outcome.finish_reason = "length";
@@ -201,6 +202,11 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
 
   job.options.max_new_tokens = request.max_tokens ? *request.max_tokens : options_.default_max_tokens;
   job.options.sampling = ResolveSampling(request, defaults_, RandomSeed());
+  if (options_.draft_max > 0) {
+    // Prompt lookup drafts; the generator uses them for greedy requests only (exact there).
+    job.options.draft = std::make_shared<PromptLookupDraft>(options_.draft_ngram, 1);
+    job.options.draft_max = options_.draft_max;
+  }
   if (options_.timeout_s > 0) {
     job.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.timeout_s));
   }
