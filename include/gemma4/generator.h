@@ -22,6 +22,13 @@ namespace gemma4 {
 enum class StopReason { kEos, kLength, kStop, kCancelled };
 std::string_view StopReasonName(StopReason reason);  // "eos", "length", "stop", "cancelled"
 
+// The log probability of one generated token and of the most likely alternatives at that step.
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;  // most likely first (ties: lower id first)
+};
+
 struct GenerateOptions {
   size_t max_new_tokens = 256;        // 0: until the context is full
   SamplingParams sampling;            // see sampling.h; temperature 0 or do_sample false is greedy
@@ -45,6 +52,15 @@ struct GenerateOptions {
   // Off when draft is null or draft_max is 0.
   std::shared_ptr<DraftSource> draft;
   size_t draft_max = 0;
+  // Log probabilities (OpenAI's logprobs): >= 0 records, for every generated token, its log
+  // probability and that of the `top_logprobs` most likely tokens (at most 20) at its step, in
+  // GenerationResult::logprobs. The distribution is the softmax of the logits after penalties and
+  // logit_bias, divided by the temperature when sampling (greedy: temperature 1), before top-k /
+  // top-p / min-p truncation. Turns speculative decoding off. -1: off.
+  int top_logprobs = -1;
+  // With top_logprobs >= 0: called on the generating thread with each token's entry, just before
+  // on_token for the same token.
+  std::function<void(const TokenLogprob&)> on_logprob;
 };
 
 struct Timings {
@@ -66,6 +82,7 @@ struct GenerationResult {
   size_t reused_tokens = 0;         // prompt tokens served from the cache of earlier turns
   size_t draft_tokens = 0;          // speculative decoding: tokens proposed and verified
   size_t accepted_tokens = 0;       // of which the model agreed with (acceptance = accepted / draft)
+  std::vector<TokenLogprob> logprobs;  // one per output id, with GenerateOptions::top_logprobs >= 0
   Timings timings;
 };
 

@@ -6,6 +6,7 @@
 #include "gemma4/generator.h"
 #include "gemma4/stop_criteria.h"
 #include "gemma4/tokenizer.h"
+#include "generate/logprobs.h"
 
 namespace gemma4 {
 namespace {
@@ -47,7 +48,11 @@ Generator::Generator(Session& session, std::span<const int32_t> prompt, const Ge
   detokenizer_ = std::make_unique<StreamingDecoder>(model_.tokenizer(), /*skip_special_tokens=*/true);
   stops_ = std::make_unique<StopStringMatcher>(options.stop);
   options_.on_token = nullptr;
-  speculate_ = options_.draft && options_.draft_max > 0 && options_.sampling.greedy();
+  if (options_.top_logprobs > 20) {
+    throw Error(ErrorKind::kInvalidArgument, "top_logprobs must be at most 20, got " + std::to_string(options_.top_logprobs));
+  }
+  // A verified draft is never sampled from its own row: no logprob to report for it.
+  speculate_ = options_.draft && options_.draft_max > 0 && options_.sampling.greedy() && options_.top_logprobs < 0;
 
   result_.prompt_ids.assign(prompt.begin(), prompt.end());
   result_.timings.load_ms = model_.load_ms();
@@ -163,7 +168,15 @@ int32_t Generator::GenerateNextToken() {
         Feed(token);
       }
     }
-    if (queued_.empty()) queued_.push_back(sampler_->Sample(row_, context_, result_.prompt_ids.size()));
+    if (queued_.empty()) {
+      queued_.push_back(sampler_->Sample(row_, context_, result_.prompt_ids.size()));
+      if (options_.top_logprobs >= 0) {
+        // Sample left penalties and bias applied to row_: the distribution it drew from, untruncated.
+        const float t = options_.sampling.greedy() ? 1.0f : options_.sampling.temperature;
+        result_.logprobs.push_back(TokenLogprobOf(row_, t, queued_.front(), static_cast<size_t>(options_.top_logprobs)));
+        if (options_.on_logprob) options_.on_logprob(result_.logprobs.back());
+      }
+    }
   }
   const int32_t token = queued_.front();
   queued_.pop_front();

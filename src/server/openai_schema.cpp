@@ -154,9 +154,19 @@ void ParseCommon(const json& body, size_t vocab_size, GenerationRequest& r) {
       r.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(Number(bias, path, -100, 100)));
     }
   }
-  if (const json* v = Field(body, "logprobs")) {
-    const bool on = v->is_boolean() ? v->get<bool>() : (v->is_number() ? v->get<double>() > 0 : true);
-    if (on) ThrowInvalid("logprobs", "log probabilities are not supported by this server", "unsupported_value");
+  // logprobs: chat takes a boolean plus top_logprobs (0..20); completions the legacy integer 0..5.
+  if (r.chat) {
+    bool on = false;
+    if (const json* v = Field(body, "logprobs")) on = Bool(*v, "logprobs");
+    if (const json* v = Field(body, "top_logprobs")) {
+      const int n = static_cast<int>(Integer(*v, "top_logprobs", 0, 20));
+      if (!on) ThrowInvalid("top_logprobs", "needs \"logprobs\": true");
+      r.top_logprobs = n;
+    } else if (on) {
+      r.top_logprobs = 0;
+    }
+  } else if (const json* v = Field(body, "logprobs")) {
+    r.top_logprobs = static_cast<int>(Integer(*v, "logprobs", 0, 5));
   }
   if (const json* v = Field(body, "response_format")) {
     if (!v->is_object()) ThrowType("response_format", "an object", *v);

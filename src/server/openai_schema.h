@@ -31,6 +31,9 @@ struct GenerationRequest {
   std::optional<int> top_k;
   std::optional<uint64_t> seed;
   std::vector<std::pair<int32_t, float>> logit_bias;
+  // Log probabilities asked for: the number of alternatives per token (chat: logprobs true +
+  // top_logprobs; completions: the integer logprobs).
+  std::optional<int> top_logprobs;
 };
 
 // Parses a request body: malformed JSON gives a 400 with the byte offset; a body that is not an

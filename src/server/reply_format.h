@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,9 +23,19 @@ struct ReplyOutcome {
   Usage usage;
 };
 
+// One generated token's log probabilities, with each token as the tokenizer decodes it alone.
+struct LogprobEntry {
+  std::string token;
+  float logprob = 0;
+  std::vector<std::pair<std::string, float>> top;
+};
+
 class ReplyFormat {
  public:
   virtual ~ReplyFormat() = default;
+  // A generated token's log probabilities, when the request asked for them; called before the
+  // deltas its text produces. Formats without logprobs ignore it.
+  virtual void AddLogprob(LogprobEntry entry) {}
   // The bytes a stream opens with, sent while the request may still be queued.
   virtual std::string StreamOpen(size_t prompt_tokens) = 0;
   // One visible piece of the answer; `so_far` already includes it.
@@ -36,8 +48,9 @@ class ReplyFormat {
   virtual nlohmann::json Whole(const AssistantOutput& output, const ReplyOutcome& outcome) = 0;
 };
 
-std::unique_ptr<ReplyFormat> MakeOpenAiChatReply(ResponseMeta meta, bool include_usage);
-std::unique_ptr<ReplyFormat> MakeOpenAiCompletionReply(ResponseMeta meta, bool include_usage);
+// `logprobs`: the request asked for them (the answer then carries a logprobs object).
+std::unique_ptr<ReplyFormat> MakeOpenAiChatReply(ResponseMeta meta, bool include_usage, bool logprobs);
+std::unique_ptr<ReplyFormat> MakeOpenAiCompletionReply(ResponseMeta meta, bool include_usage, bool logprobs);
 std::unique_ptr<ReplyFormat> MakeAnthropicReply(std::string id, std::string model);
 
 }  // namespace gemma4::server

@@ -11,6 +11,7 @@
 #include "gemma4/generator.h"
 #include "gemma4/log.h"
 #include "gemma4/speculative.h"
+#include "gemma4/tokenizer.h"
 #include "server/anthropic_schema.h"
 #include "server/reply_format.h"
 #include "server/sse_writer.h"
@@ -134,7 +135,7 @@ void Routes::ChatCompletions(const HttpRequest& req, HttpResponse& res) {
   RequestQueue::Admission admission = queue_.Admit();
   GenerationRequest request = ParseChatCompletionRequest(ParseBody(req.body), vocab_size_);
   const ResponseMeta meta{NewId("chatcmpl"), UnixNow(), model_id_};
-  auto format = MakeOpenAiChatReply(meta, request.stream && request.include_usage);
+  auto format = MakeOpenAiChatReply(meta, request.stream && request.include_usage, request.top_logprobs.has_value());
   Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
 }
 
@@ -142,7 +143,7 @@ void Routes::Completions(const HttpRequest& req, HttpResponse& res) {
   RequestQueue::Admission admission = queue_.Admit();
   GenerationRequest request = ParseCompletionRequest(ParseBody(req.body), vocab_size_);
   const ResponseMeta meta{NewId("cmpl"), UnixNow(), model_id_};
-  auto format = MakeOpenAiCompletionReply(meta, request.stream && request.include_usage);
+  auto format = MakeOpenAiCompletionReply(meta, request.stream && request.include_usage, request.top_logprobs.has_value());
   Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
 }
 
@@ -225,6 +226,17 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
   // alive; on_complete owns it until the job is done, so the HTTP thread may leave first (a
   // client that vanished) while the slot finishes. Job::Complete drops both, ending the cycle.
   job.options.on_token = [raw](std::string_view text, int32_t token) { return raw->answer->OnToken(text, token); };
+  if (request.top_logprobs) {
+    job.options.top_logprobs = *request.top_logprobs;
+    const Model* model = model_.get();  // outlives every request (the queue's slots hold it)
+    job.options.on_logprob = [raw, model](const TokenLogprob& lp) {
+      if (model->IsEos(lp.token)) return;  // the EOS id ends the answer; it is not part of its text
+      auto piece = [model](int32_t id) { return model->tokenizer().Decode(std::span<const int32_t>(&id, 1), false); };
+      LogprobEntry entry{piece(lp.token), lp.logprob, {}};
+      for (const auto& [id, value] : lp.top) entry.top.emplace_back(piece(id), value);
+      raw->format->AddLogprob(std::move(entry));
+    };
+  }
   job.on_complete = [ex] { ex->Finish(); };
 
   if (ex->stream) ex->channel.Push(ex->format->StreamOpen(job.prompt.size()));
