@@ -29,8 +29,11 @@ struct GraphSplit {
   std::map<std::string, std::string> relocated;  // original location -> file name in data_folder
   std::vector<std::string> first_outputs;
   std::string first;                  // ModelProto of the first half (external data refs unchanged)
-  // Tensors the first half computes and the second half reads, in the order they were appended
-  // to the first half's outputs (after first_outputs).
+  // What the second half takes from the first, in the order it first reads each: names the
+  // first half returns, either among first_outputs or appended after them. A float16 activation
+  // crosses widened to float32 as "<name>/float32" and a tensor that a first output copies
+  // crosses as that output (the second half declares them so), so that ONNX Runtime rounds each
+  // half as it rounds the whole graph (see onnx_split.cpp).
   std::vector<std::string> boundary;
   size_t nodes_total = 0, nodes_first = 0;
   size_t initializers_total = 0, initializers_first = 0;

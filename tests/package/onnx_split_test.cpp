@@ -185,6 +185,87 @@ TEST(Split, HandWrittenGraphSplitsAtTheRequestedOutput) {
   EXPECT_EQ(Names(second.outputs), std::vector<std::string>{"y"});
 }
 
+// A float16 graph with each pattern ONNX Runtime rounds differently when it is cut:
+//   x(f16) -> Mul -> t;  t -> Gather[0] -> g0 -> Identity -> a (output);  t -> Gather[1] -> g1
+//   x -> Cast(f32) -> c;  c -> Mul -> b (output);  g1 + g0 -> s;  s + t -> y;  -c -> z
+std::string Float16Model() {
+  using onnx::wire::PutBytesField;
+  using onnx::wire::PutVarint;
+  auto node = [](std::vector<std::string> ins, const std::string& out, const std::string& op, int to = -1) {
+    std::string n;
+    for (const auto& in : ins) PutBytesField(n, 1, in);
+    PutBytesField(n, 2, out);
+    PutBytesField(n, 4, op);
+    if (to >= 0) {
+      std::string attr;
+      PutBytesField(attr, 1, "to");
+      PutVarint(attr, 3 << 3);
+      PutVarint(attr, static_cast<uint64_t>(to));
+      PutBytesField(n, 5, attr);
+    }
+    return n;
+  };
+  auto value = [](const std::string& name, int elem_type) {
+    std::string tensor, type, v;
+    PutVarint(tensor, 1 << 3);
+    PutVarint(tensor, static_cast<uint64_t>(elem_type));
+    PutBytesField(type, 1, tensor);
+    PutBytesField(v, 1, name);
+    PutBytesField(v, 2, type);
+    return v;
+  };
+  auto index = [](const std::string& name, int64_t i) {
+    std::string t;
+    PutVarint(t, 2 << 3);  // data_type int64
+    PutVarint(t, 7);
+    PutVarint(t, 7 << 3);  // int64_data
+    PutVarint(t, static_cast<uint64_t>(i));
+    PutBytesField(t, 8, name);
+    return t;
+  };
+  std::string graph;
+  PutBytesField(graph, 1, node({"x", "x"}, "t", "Mul"));
+  PutBytesField(graph, 1, node({"t", "i0"}, "g0", "Gather"));
+  PutBytesField(graph, 1, node({"g0"}, "a", "Identity"));
+  PutBytesField(graph, 1, node({"t", "i1"}, "g1", "Gather"));
+  PutBytesField(graph, 1, node({"x"}, "c", "Cast", 1));
+  PutBytesField(graph, 1, node({"c", "c"}, "b", "Mul"));
+  PutBytesField(graph, 1, node({"g1", "g0"}, "s", "Add"));
+  PutBytesField(graph, 1, node({"s", "t"}, "y", "Add"));
+  PutBytesField(graph, 1, node({"c"}, "z", "Neg"));
+  PutBytesField(graph, 5, index("i0", 0));
+  PutBytesField(graph, 5, index("i1", 1));
+  PutBytesField(graph, 11, value("x", 10));
+  for (const char* out : {"a", "b", "y", "z"}) PutBytesField(graph, 12, value(out, out[0] == 'b' || out[0] == 'z' ? 1 : 10));
+  std::string model;
+  PutBytesField(model, 7, graph);
+  return model;
+}
+
+TEST(Split, CutKeepsTheWholeGraphsRounding) {
+  TempDir dir;
+  WriteFile(dir / "m.onnx", Float16Model());
+  auto split = onnx::SplitAfterOutputs(dir / "m.onnx", {"a", "b"});
+  ASSERT_TRUE(split.has_value());
+  // Gather[1] joins Gather[0] (ONNX Runtime fuses them into one Split); g0 crosses as the output
+  // that copies it; float16 activations cross as float32; the Cast is recomputed, c never crosses.
+  EXPECT_EQ(split->nodes_first, 6u);
+  EXPECT_EQ(split->boundary, (std::vector<std::string>{"g1/float32", "a", "t/float32"}));
+  WriteFile(dir / "first.onnx", split->first);
+  const auto first = onnx::ReadModelSummary(dir / "first.onnx");
+  EXPECT_EQ(Names(first.outputs), (std::vector<std::string>{"a", "b", "g1/float32", "t/float32"}));
+
+  WriteFile(dir / "second.onnx", split->Second({{"g1/float32", 1}, {"a", 10}, {"t/float32", 1}}));
+  const auto second = onnx::ReadModelSummary(dir / "second.onnx");
+  EXPECT_EQ(Names(second.inputs), (std::vector<std::string>{"x", "g1/float32", "a", "t/float32"}));
+  EXPECT_EQ(second.inputs[1].elem_type, 1);
+  EXPECT_EQ(second.inputs[2].elem_type, 10);
+  EXPECT_EQ(Names(second.outputs), (std::vector<std::string>{"y", "z"}));
+  EXPECT_TRUE(Contains(second.op_types, ":Cast"));
+  EXPECT_TRUE(Contains(second.op_types, ":Identity"));
+  EXPECT_FALSE(Contains(second.op_types, ":Gather"));
+}
+
 TEST(Split, SubgraphsAreNotSplit) {
   // An If/Loop body may read any outer name, which a byte-level liveness pass cannot see.
   TempDir dir;

@@ -191,6 +191,47 @@ TEST_P(ForwardTest, SplitDecoderComputesWhatTheWholeGraphComputes) {
   EXPECT_EQ(b->tokens(), ids);
 }
 
+// Token by token the split and the whole decoder run the same shapes, so the halves must give
+// the whole graph's logits bit for bit. ONNX Runtime computes much of a float16 graph in float32
+// and rounds only where a kernel needs float16 or at a graph output, and it fuses the Gathers
+// that fan out of one tensor into a Split that reads the float16 copy: a split that rounded its
+// boundary, or cut through such a fan-out, was a few float16 steps off from the first token,
+// enough to flip a near-tie in greedy decoding (fullsize_parity, q4f16, on AVX-512 machines).
+// text-q4f16 is not here: an float16 attention scale shared by a layer of each half is folded to
+// float32 (FuseInitializersTransformer, one consumer only) and fused into the MatMul in each half
+// but not in the whole graph, where both layers read it; the halves stay within the tolerance of
+// SplitDecoderComputesWhatTheWholeGraphComputes.
+class SplitRoundingTest : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(SplitRoundingTest, SplitDecoderRoundsLikeTheWholeGraph) {
+  const auto& [name, dtype] = GetParam();
+  Loaded split = Load(name, dtype);
+  RuntimeOptions whole_options;
+  whole_options.kv_prefill = false;
+  Loaded whole = Load(name, dtype, whole_options);
+  ASSERT_TRUE(split.runtime->has_kv_prefill()) << name;
+  const int32_t vocab = static_cast<int32_t>(whole.runtime->decoder_io().vocab_size);
+  const auto ids = Prompt(14, vocab, 4);  // past the sliding window of the test packages
+  auto a = split.runtime->NewState();
+  auto b = whole.runtime->NewState();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto step = split.runtime->Forward(*a, std::span(ids).subspan(i, 1), 1);
+    const std::vector<float> got(step.begin(), step.end());
+    EXPECT_EQ(MaxAbsDiff(got, whole.runtime->Forward(*b, std::span(ids).subspan(i, 1), 1)), 0.0f)
+        << name << " " << dtype << " step " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Packages, SplitRoundingTest,
+                         ::testing::Values(std::make_pair("kv-shared-alt", "q4f16"), std::make_pair("community", "q4f16"),
+                                           std::make_pair("no-logits-to-keep", "q4f16"), std::make_pair("text-q4", "q4"),
+                                           std::make_pair("text-fp", "fp32")),
+                         [](const auto& info) {
+                           std::string n = info.param.first + "_" + info.param.second;
+                           for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
 INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
                          ::testing::Values(std::make_pair("text-q4", "q4"), std::make_pair("text-q4f16", "q4f16"),
                                            std::make_pair("no-logits-to-keep", "q4"),
