@@ -52,5 +52,7 @@ class ReplyFormat {
 std::unique_ptr<ReplyFormat> MakeOpenAiChatReply(ResponseMeta meta, bool include_usage, bool logprobs);
 std::unique_ptr<ReplyFormat> MakeOpenAiCompletionReply(ResponseMeta meta, bool include_usage, bool logprobs);
 std::unique_ptr<ReplyFormat> MakeAnthropicReply(std::string id, std::string model);
+struct ResponseIds;
+std::unique_ptr<ReplyFormat> MakeResponsesReply(ResponseIds ids, std::string model, int64_t created_at);
 
 }  // namespace gemma4::server

@@ -14,6 +14,7 @@
 #include "gemma4/tokenizer.h"
 #include "server/anthropic_schema.h"
 #include "server/reply_format.h"
+#include "server/responses_schema.h"
 #include "server/sse_writer.h"
 
 namespace gemma4::server {
@@ -122,6 +123,7 @@ void Routes::Register(HttpTransport& http) {
   using W = HttpResponse;
   http.Post("/v1/chat/completions", "chat_completions", Auth::kRequired, [this](const R& q, W& w) { ChatCompletions(q, w); });
   http.Post("/v1/completions", "completions", Auth::kRequired, [this](const R& q, W& w) { Completions(q, w); });
+  http.Post("/v1/responses", "responses", Auth::kRequired, [this](const R& q, W& w) { Responses(q, w); });
   http.Post("/v1/messages", "messages", Auth::kRequired, [this](const R& q, W& w) { Messages(q, w); },
             [](const ErrorResponse& e) { return AnthropicErrorJson(e); });
   http.Get("/v1/models", "models", Auth::kRequired, [this](const R& q, W& w) { ListModels(q, w); });
@@ -145,6 +147,15 @@ void Routes::Completions(const HttpRequest& req, HttpResponse& res) {
   const ResponseMeta meta{NewId("cmpl"), UnixNow(), model_id_};
   auto format = MakeOpenAiCompletionReply(meta, request.stream && request.include_usage, request.top_logprobs.has_value());
   Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
+}
+
+void Routes::Responses(const HttpRequest& req, HttpResponse& res) {
+  RequestQueue::Admission admission = queue_.Admit();
+  GenerationRequest request = ParseChatCompletionRequest(ResponsesToChatRequest(ParseBody(req.body)), vocab_size_);
+  std::string unique = NewId("x").substr(2);
+  ResponseIds ids{"resp_" + unique, "msg_" + unique, "rs_" + unique};
+  Generate(req, std::move(request), std::move(admission), MakeResponsesReply(ids, model_id_, UnixNow()), "call_" + unique,
+           res);
 }
 
 void Routes::Messages(const HttpRequest& req, HttpResponse& res) {

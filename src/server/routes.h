@@ -28,7 +28,8 @@ class Routes {
  private:
   void ChatCompletions(const HttpRequest& req, HttpResponse& res);
   void Completions(const HttpRequest& req, HttpResponse& res);
-  void Messages(const HttpRequest& req, HttpResponse& res);  // Anthropic Messages API
+  void Messages(const HttpRequest& req, HttpResponse& res);   // Anthropic Messages API
+  void Responses(const HttpRequest& req, HttpResponse& res);  // OpenAI Responses API, stateless
   void ListModels(const HttpRequest& req, HttpResponse& res);
   void Health(const HttpRequest& req, HttpResponse& res);
   void MetricsText(const HttpRequest& req, HttpResponse& res);

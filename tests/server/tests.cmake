@@ -4,7 +4,7 @@
 find_program(GEMMA4_NODE node)
 set(_server_refs "${PROJECT_SOURCE_DIR}/tests/refs/node_modules")
 if(GEMMA4_NODE AND EXISTS "${_server_refs}/openai/index.mjs")
-  foreach(_t openai_client anthropic_client logprobs load hostile hostile_clients parity speculative backpressure)
+  foreach(_t openai_client anthropic_client responses_client logprobs load hostile hostile_clients parity speculative backpressure)
     add_test(NAME server.${_t}
              COMMAND "${GEMMA4_NODE}" "${CMAKE_CURRENT_LIST_DIR}/${_t}.test.mjs" "$<TARGET_FILE:gemma4>"
                      "${GEMMA4_TEST_MODELS_DIR}/text-q4" "${_server_refs}")
