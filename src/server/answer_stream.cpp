@@ -6,7 +6,7 @@ namespace gemma4::server {
 AnswerStream::AnswerStream(Options options, DeltaFn on_delta)
     : options_(std::move(options)),
       on_delta_(std::move(on_delta)),
-      parser_(options_.parse_tool_calls, options_.call_id_prefix),
+      parser_(options_.parse_tool_calls, options_.call_id_prefix, options_.tool_names, options_.thinking_requested),
       stops_(options_.stop) {}
 
 void AnswerStream::Deliver(const std::vector<OutputParser::Event>& events) {

@@ -29,6 +29,8 @@ class AnswerStream {
     std::vector<std::string> stop;
     std::string call_id_prefix = "call";
     const MarkupTokens* markup = nullptr;
+    std::vector<std::string> tool_names;  // declared tools (see OutputParser)
+    bool thinking_requested = false;      // the request enabled thinking
   };
   using DeltaFn = std::function<void(const OutputParser::Event&)>;
 

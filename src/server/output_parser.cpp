@@ -1,6 +1,7 @@
 // Gemma 4 output markup -> content, reasoning_content and tool_calls.
 #include "server/output_parser.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace gemma4::server {
@@ -78,21 +79,42 @@ class ValueParser {
     }
   }
 
+  // 'single quoted', as the model sometimes writes Python-style: \' and \\ are the escapes.
+  std::optional<std::string> SingleQuotedString() {
+    std::string out;
+    for (size_t i = pos_ + 1; i < s_.size(); ++i) {
+      if (s_[i] == '\\' && i + 1 < s_.size() && (s_[i + 1] == '\'' || s_[i + 1] == '\\')) {
+        out += s_[++i];
+      } else if (s_[i] == '\'') {
+        pos_ = i + 1;
+        return out;
+      } else {
+        out += s_[i];
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Any of the string spellings at pos_, or nullopt (pos_ unchanged) when none starts there.
+  std::optional<std::string> AnyString(bool& malformed) {
+    malformed = false;
+    std::optional<std::string> s;
+    if (StartsWith(kQuote)) s = QuotedString();
+    else if (pos_ < s_.size() && s_[pos_] == '"') s = JsonString();
+    else if (pos_ < s_.size() && s_[pos_] == '\'') s = SingleQuotedString();
+    else return std::nullopt;
+    malformed = !s;
+    return s;
+  }
+
   std::optional<json> Value(int depth) {
     if (depth > 64) return std::nullopt;
     SkipSpace();
     if (pos_ >= s_.size()) return std::nullopt;
-    if (StartsWith(kQuote)) {
-      auto s = QuotedString();
-      if (!s) return std::nullopt;
-      return json(*s);
-    }
+    bool malformed = false;
+    if (auto s = AnyString(malformed)) return json(*s);
+    if (malformed) return std::nullopt;
     const char c = s_[pos_];
-    if (c == '"') {
-      auto s = JsonString();
-      if (!s) return std::nullopt;
-      return json(*s);
-    }
     if (c == '{') return Object(depth);
     if (c == '[') return Array(depth);
     // A scalar runs to the next delimiter.
@@ -123,14 +145,11 @@ class ValueParser {
     while (true) {
       SkipSpace();
       std::string key;
-      if (StartsWith(kQuote)) {
-        auto k = QuotedString();
-        if (!k) return std::nullopt;
+      bool malformed = false;
+      if (auto k = AnyString(malformed)) {
         key = *k;
-      } else if (pos_ < s_.size() && s_[pos_] == '"') {
-        auto k = JsonString();
-        if (!k) return std::nullopt;
-        key = *k;
+      } else if (malformed) {
+        return std::nullopt;
       } else {
         const size_t colon = s_.find(':', pos_);
         if (colon == std::string_view::npos) return std::nullopt;
@@ -202,7 +221,10 @@ std::optional<ParsedCall> ParseGemmaToolCall(std::string_view body) {
   call.name = std::string(Trim(body.substr(0, brace)));
   if (call.name.empty()) return std::nullopt;
   for (char c : call.name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return std::nullopt;
+    // Namespaced names ("default_api:get_weather", "tools.search", "mcp/fs") are names too.
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' && c != ':' && c != '/') {
+      return std::nullopt;
+    }
   }
   if (brace == std::string_view::npos) {
     call.arguments = json::object();
@@ -214,8 +236,22 @@ std::optional<ParsedCall> ParseGemmaToolCall(std::string_view body) {
   return call;
 }
 
-OutputParser::OutputParser(bool parse_tool_calls, std::string call_id_prefix)
-    : parse_tool_calls_(parse_tool_calls), call_id_prefix_(std::move(call_id_prefix)) {}
+OutputParser::OutputParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names,
+                           bool thinking_requested)
+    : parse_tool_calls_(parse_tool_calls),
+      call_id_prefix_(std::move(call_id_prefix)),
+      tool_names_(std::move(tool_names)),
+      thinking_requested_(thinking_requested) {}
+
+std::string OutputParser::DeclaredName(const std::string& name) const {
+  if (tool_names_.empty() || std::find(tool_names_.begin(), tool_names_.end(), name) != tool_names_.end()) return name;
+  // The model may prefix a namespace the declaration did not have ("default_api:get_weather").
+  for (size_t cut = name.find_first_of(":./"); cut != std::string::npos; cut = name.find_first_of(":./", cut + 1)) {
+    const std::string rest = name.substr(cut + 1);
+    if (std::find(tool_names_.begin(), tool_names_.end(), rest) != tool_names_.end()) return rest;
+  }
+  return name;
+}
 
 void OutputParser::Emit(std::vector<Event>& events, Event::Kind kind, std::string text) {
   if (text.empty()) return;
@@ -238,7 +274,7 @@ void OutputParser::EmitCall(std::vector<Event>& events, const std::string& body,
   }
   ToolCall call;
   call.id = call_id_prefix_ + "_" + std::to_string(output_.tool_calls.size());
-  call.name = parsed->name;
+  call.name = DeclaredName(parsed->name);
   call.arguments = parsed->arguments.dump(-1, ' ', false, json::error_handler_t::replace);
   output_.tool_calls.push_back(call);
   events.push_back({Event::kToolCall, {}, std::move(call)});
@@ -257,6 +293,26 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
             marker = kCallOpen;
           }
         }
+        // A stray <channel|> outside a channel: markup, never content. Gemma 4 also writes
+        // "<channel|>call:NAME{...}" for a call without the <|tool_call> opener.
+        const size_t stray = buffer_.find(kChannelClose);
+        if (stray < at) {
+          constexpr std::string_view kCall = "call:";
+          const std::string_view after = std::string_view(buffer_).substr(stray + kChannelClose.size());
+          if (!final && after.size() < kCall.size() && kCall.substr(0, after.size()) == after) {
+            Emit(events, Event::kContent, buffer_.substr(0, stray));
+            buffer_.erase(0, stray);
+            return;  // cannot tell yet
+          }
+          const bool is_call = parse_tool_calls_ && after.substr(0, kCall.size()) == kCall;  // before `after` moves
+          Emit(events, Event::kContent, buffer_.substr(0, stray));
+          buffer_.erase(0, stray + kChannelClose.size());
+          if (is_call) {
+            state_ = State::kToolCall;
+            call_.clear();
+          }
+          continue;
+        }
         if (at != std::string::npos) {
           Emit(events, Event::kContent, buffer_.substr(0, at));
           buffer_.erase(0, at + marker.size());
@@ -265,8 +321,8 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
           continue;
         }
         const size_t hold = final ? 0
-                            : parse_tool_calls_ ? HeldSuffix(buffer_, {kChannelOpen, kCallOpen})
-                                                : HeldSuffix(buffer_, {kChannelOpen});
+                            : parse_tool_calls_ ? HeldSuffix(buffer_, {kChannelOpen, kCallOpen, kChannelClose})
+                                                : HeldSuffix(buffer_, {kChannelOpen, kChannelClose});
         Emit(events, Event::kContent, buffer_.substr(0, buffer_.size() - hold));
         buffer_.erase(0, buffer_.size() - hold);
         return;
@@ -298,6 +354,15 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
           state_ = State::kContent;
           continue;
         }
+        if (!thinking_requested_) {
+          // Nobody asked for thoughts: a channel that never closes is the model putting its whole
+          // answer in it, so hold it, and hand it over as the answer if the reply ends inside.
+          if (!final) return;
+          Emit(events, Event::kContent, std::string(Trim(buffer_)));
+          buffer_.clear();
+          state_ = State::kContent;
+          return;
+        }
         const size_t hold = final ? 0 : HeldSuffix(buffer_, {kChannelClose});
         Emit(events, Event::kReasoning, buffer_.substr(0, buffer_.size() - hold));
         buffer_.erase(0, buffer_.size() - hold);
@@ -305,6 +370,16 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
       }
       case State::kToolCall: {
         const size_t close = buffer_.find(kCallClose);
+        // Another opener-less call ("...}<channel|>call:b{...}") ends this one.
+        const size_t next = buffer_.find(kChannelClose);
+        if (next < close) {
+          call_ += buffer_.substr(0, next);
+          buffer_.erase(0, next);  // the content state reads the marker again
+          EmitCall(events, call_, /*terminated=*/true);
+          call_.clear();
+          state_ = State::kContent;
+          continue;
+        }
         if (close != std::string::npos) {
           call_ += buffer_.substr(0, close);
           buffer_.erase(0, close + kCallClose.size());
@@ -321,7 +396,7 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
           state_ = State::kContent;
           return;
         }
-        const size_t hold = HeldSuffix(buffer_, {kCallClose});
+        const size_t hold = HeldSuffix(buffer_, {kCallClose, kChannelClose});
         call_ += buffer_.substr(0, buffer_.size() - hold);
         buffer_.erase(0, buffer_.size() - hold);
         return;

@@ -36,8 +36,11 @@ class OutputParser {
   };
 
   // `parse_tool_calls` false leaves tool-call markup in the content. `call_id_prefix` names calls
-  // "<prefix>_<index>".
-  OutputParser(bool parse_tool_calls, std::string call_id_prefix);
+  // "<prefix>_<index>". `tool_names`: the declared tools, so that a namespaced name the model
+  // made up ("default_api:get_weather") maps back to the declared one. `thinking_requested`
+  // false: a thought channel is held until it closes, and one that never does becomes the answer.
+  OutputParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names = {},
+               bool thinking_requested = true);
 
   // Feeds the next piece of generated text; returns what can be shown now.
   std::vector<Event> Feed(std::string_view text);
@@ -54,8 +57,12 @@ class OutputParser {
   void EmitCall(std::vector<Event>& events, const std::string& body, bool terminated);
   void Process(std::vector<Event>& events, bool final);
 
+  std::string DeclaredName(const std::string& name) const;
+
   bool parse_tool_calls_;
   std::string call_id_prefix_;
+  std::vector<std::string> tool_names_;
+  bool thinking_requested_;
   State state_ = State::kContent;
   std::string buffer_;  // not yet classified
   std::string call_;    // body of the current tool call

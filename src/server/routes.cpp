@@ -228,6 +228,14 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
   answer_options.parse_tool_calls = request.tools_enabled;
   answer_options.stop = request.stop;
   answer_options.call_id_prefix = call_id_prefix;
+  if (request.chat_request.tools.is_array()) {
+    for (const auto& tool : request.chat_request.tools) answer_options.tool_names.push_back(tool["function"]["name"]);
+  }
+  {
+    const auto thinking = request.chat_request.extra.find("enable_thinking");
+    answer_options.thinking_requested = thinking != request.chat_request.extra.end() && thinking->is_boolean() &&
+                                        thinking->get<bool>();
+  }
   answer_options.markup = &markup_;
   Exchange* raw = ex.get();
   ex->answer = std::make_unique<AnswerStream>(answer_options, [raw](const OutputParser::Event& e) {

@@ -9,8 +9,9 @@ namespace {
 using nlohmann::json;
 
 // Feeds `text` in pieces of `step` bytes and returns the accumulated output.
-AssistantOutput ParseInPieces(const std::string& text, size_t step, bool tools = true) {
-  OutputParser parser(tools, "call_x");
+AssistantOutput ParseInPieces(const std::string& text, size_t step, bool tools = true,
+                              std::vector<std::string> names = {}, bool thinking = true) {
+  OutputParser parser(tools, "call_x", std::move(names), thinking);
   AssistantOutput seen;
   auto take = [&](const std::vector<OutputParser::Event>& events) {
     for (const auto& e : events) {
@@ -113,6 +114,55 @@ TEST(GemmaToolCall, NameAndArguments) {
   EXPECT_FALSE(ParseGemmaToolCall("search{}"));
   EXPECT_FALSE(ParseGemmaToolCall("call:{}"));
   EXPECT_FALSE(ParseGemmaToolCall("call:f[1]"));
+}
+
+// What Gemma 4 really writes (reports from llama.cpp, vLLM and ollama users), at every split.
+
+TEST(OutputParser, PlainJsonAndSingleQuotedStringsInArguments) {
+  for (size_t step : {1, 3, 100}) {
+    auto out = ParseInPieces(R"(<|tool_call>call:f{a:"x, y",b:['p','q\'s'],c:{"k":'v'}}<tool_call|>)", step);
+    ASSERT_EQ(out.tool_calls.size(), 1u) << step;
+    EXPECT_EQ(json::parse(out.tool_calls[0].arguments), json::parse(R"({"a":"x, y","b":["p","q's"],"c":{"k":"v"}})"));
+  }
+}
+
+TEST(OutputParser, CallAfterAChannelCloseWithoutOpener) {
+  for (size_t step : {1, 2, 7, 100}) {
+    auto out = ParseInPieces("Sure.<channel|>call:get_weather{city:<|\"|>Paris<|\"|>}<channel|>call:get_time{}", step);
+    ASSERT_EQ(out.tool_calls.size(), 2u) << step;
+    EXPECT_EQ(out.tool_calls[0].name, "get_weather");
+    EXPECT_EQ(out.tool_calls[0].arguments, R"({"city":"Paris"})");
+    EXPECT_EQ(out.tool_calls[1].name, "get_time");
+    EXPECT_EQ(out.content, "Sure.");  // the stray markers are not content
+  }
+  // A stray close marker with no call after it is dropped, not shown.
+  EXPECT_EQ(ParseInPieces("a<channel|>b", 1).content, "ab");
+}
+
+TEST(OutputParser, NamespacedNamesMapToTheDeclaredTool) {
+  auto out = ParseInPieces("<|tool_call>call:default_api:get_weather{}<tool_call|><|tool_call>call:mcp.fs.read{}<tool_call|>",
+                           4, true, {"get_weather", "fs.read"});
+  ASSERT_EQ(out.tool_calls.size(), 2u);
+  EXPECT_EQ(out.tool_calls[0].name, "get_weather");
+  EXPECT_EQ(out.tool_calls[1].name, "fs.read");
+  // Undeclared namespaced names stay as written.
+  auto kept = ParseInPieces("<|tool_call>call:a:b{}<tool_call|>", 4, true, {"c"});
+  ASSERT_EQ(kept.tool_calls.size(), 1u);
+  EXPECT_EQ(kept.tool_calls[0].name, "a:b");
+}
+
+TEST(OutputParser, AThoughtThatSwallowsTheAnswer) {
+  // Thinking off, the channel never closes: the text is the answer.
+  auto swallowed = ParseInPieces("<|channel>thought\nThe capital is Paris.", 3, true, {}, /*thinking=*/false);
+  EXPECT_EQ(swallowed.content, "The capital is Paris.");
+  EXPECT_EQ(swallowed.reasoning, "");
+  // Closed, it stays a thought; with thinking on, an unclosed one stays a (cut) thought.
+  auto closed = ParseInPieces("<|channel>thought\nhmm<channel|>Paris.", 3, true, {}, false);
+  EXPECT_EQ(closed.reasoning, "hmm");
+  EXPECT_EQ(closed.content, "Paris.");
+  auto cut = ParseInPieces("<|channel>thought\nstill thinking", 3, true, {}, true);
+  EXPECT_EQ(cut.reasoning, "still thinking");
+  EXPECT_EQ(cut.content, "");
 }
 
 }  // namespace
