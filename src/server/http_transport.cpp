@@ -321,6 +321,7 @@ void HttpTransport::HandlerLoop() {
       std::lock_guard lock(mutex_);
       serving_fds_.erase(conn->fd);  // before the hand-over: another thread may serve it next
     }
+    served_cv_.notify_all();
     if (keep) HandOver(std::move(conn));
     else --open_connections_;
   }
@@ -457,7 +458,7 @@ void HttpTransport::LogRequest(const HttpRequest& req, int status) {
   Log(LogLevel::kInfo, entry.detail.empty() ? std::string(line) : std::string(line) + " " + entry.detail);
 }
 
-void HttpTransport::Stop() {
+void HttpTransport::Stop(Clock::time_point grace_until) {
   if (stopping_.exchange(true)) {
     return;
   }
@@ -466,7 +467,8 @@ void HttpTransport::Stop() {
     reactor_.join();
   }
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    served_cv_.wait_until(lock, grace_until, [&] { return serving_fds_.empty() && ready_.empty(); });
     stopped_ = true;
     // Handlers blocked writing to (or waiting on) a client see it gone at once.
     for (int fd : serving_fds_) ::shutdown(fd, SHUT_RDWR);

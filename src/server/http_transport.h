@@ -69,9 +69,10 @@ class HttpTransport {
 
   int Start();         // bind + listen; reactor and handler threads start; returns the port
   void SetDraining();  // new requests get 503 (Connection: close) from now on
-  // Closes the listener and every connection (handlers still writing see their client gone),
-  // then joins every thread. Idempotent.
-  void Stop();
+  // Closes the listener and the connections being read; lets handler threads finish the answers
+  // they are writing until `grace_until`, then shuts their connections down (a handler still
+  // writing sees its client gone) and joins every thread. Idempotent.
+  void Stop(Clock::time_point grace_until = Clock::now());
   int port() const { return port_; }
 
   // A short note for the access log line of the request being handled on this thread.
@@ -127,6 +128,7 @@ class HttpTransport {
 
   std::mutex mutex_;  // guards everything below
   std::condition_variable work_cv_;
+  std::condition_variable served_cv_;  // a handler finished a request
   std::deque<ConnectionPtr> ready_;      // complete requests waiting for a handler thread
   std::vector<ConnectionPtr> returned_;  // keep-alive connections handed back to the reactor
   std::set<int> serving_fds_;            // sockets handler threads are answering (shut down on Stop)

@@ -160,20 +160,28 @@ void RequestQueue::Loop(Slot& slot, int index) {
       job = slot.job;
     }
     job->slot = index;
-    Run(slot, job);
+    std::exception_ptr error = Run(slot, job);
+    // The slot is free, with its cache on record, before the client hears back: a client that
+    // sends its next turn at once must find this slot (and its prefix) available.
     {
       std::lock_guard lock(mutex_);
       slot.job.reset();
       slot.cached = slot.session->cached_tokens();
       slot.last_used = ++use_counter_;
       --busy_;
+      ++completing_;  // idle only once its client has been told
       DispatchLocked();
+    }
+    job->Complete(error);
+    {
+      std::lock_guard lock(mutex_);
+      --completing_;
     }
     idle_cv_.notify_all();
   }
 }
 
-void RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job) {
+std::exception_ptr RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job) {
   job->started = Clock::now();
   GenerateOptions options = job->options;
   options.cancel = &job->cancel;
@@ -215,7 +223,7 @@ void RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job) {
     if (r.stop_reason == StopReason::kCancelled) metrics_->CountCancelled();
     if (r.draft_tokens > 0) metrics_->CountDrafts(r.draft_tokens, r.accepted_tokens);
   }
-  job->Complete(error);
+  return error;
 }
 
 void RequestQueue::Close() {
@@ -225,7 +233,7 @@ void RequestQueue::Close() {
 
 bool RequestQueue::WaitIdle(Clock::time_point until) {
   std::unique_lock lock(mutex_);
-  return idle_cv_.wait_until(lock, until, [&] { return queue_.empty() && busy_ == 0; });
+  return idle_cv_.wait_until(lock, until, [&] { return queue_.empty() && busy_ == 0 && completing_ == 0; });
 }
 
 void RequestQueue::CancelAll(const std::string& reason) {

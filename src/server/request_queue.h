@@ -117,7 +117,8 @@ class RequestQueue {
     std::thread thread;
   };
   void Loop(Slot& slot, int index);
-  void Run(Slot& slot, const std::shared_ptr<Job>& job);
+  // Generates `job` on `slot`; the error, if any (the caller completes the job).
+  std::exception_ptr Run(Slot& slot, const std::shared_ptr<Job>& job);
   void DispatchLocked();
 
   std::shared_ptr<const Model> model_;
@@ -129,6 +130,7 @@ class RequestQueue {
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t busy_ = 0;
   size_t admitted_ = 0;
+  size_t completing_ = 0;  // jobs whose slot is free again but whose Complete() still runs
   uint64_t use_counter_ = 0;
   bool closed_ = false;
   bool stopping_ = false;

@@ -111,7 +111,9 @@ void Server::Stop(std::chrono::milliseconds deadline) {
                              std::to_string(impl_->queue->queue_depth()) + " queued requests");
     impl_->queue->CancelAll("the server is shutting down");
   }
-  impl_->http->Stop();  // closes the listener, waits for connection threads
+  // Answers being written get a moment to reach their clients (the rest of the deadline, at
+  // least a second: cancelled streams still send their last event).
+  impl_->http->Stop(std::max(until, std::chrono::steady_clock::now() + std::chrono::seconds(1)));
   impl_->queue->Shutdown();
   {
     std::lock_guard lock(impl_->stop_mutex);
