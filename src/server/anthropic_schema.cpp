@@ -1,88 +1,59 @@
 // Anthropic Messages <-> the server's OpenAI-shaped request and answer.
 #include "server/anthropic_schema.h"
 
+#include "server/json_fields.h"
+
 namespace gemma4::server {
 namespace {
 
 using nlohmann::json;
 
-std::string Type(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a number";
-  }
-}
-
-[[noreturn]] void BadType(const std::string& path, const char* expected, const json& got) {
-  ThrowInvalid(path, std::string("expected ") + expected + ", got " + Type(got));
-}
-
-const json* Field(const json& object, const char* name) {
-  auto it = object.find(name);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-const json& Required(const json& object, const char* name, const std::string& path) {
-  const json* v = Field(object, name);
-  if (!v) ThrowInvalid(path.empty() ? name : path + "." + name, "missing");
-  return *v;
-}
-
-const std::string& Str(const json& v, const std::string& path) {
-  if (!v.is_string()) BadType(path, "a string", v);
-  return v.get_ref<const std::string&>();
-}
-
 // A text value that may be a string or an array of {"type":"text","text":...} blocks.
 std::string Text(const json& v, const std::string& path) {
   if (v.is_string()) return v.get<std::string>();
-  if (!v.is_array()) BadType(path, "a string or an array of text blocks", v);
+  if (!v.is_array()) ThrowType(path, "a string or an array of text blocks", v);
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
     const std::string p = path + "[" + std::to_string(i) + "]";
-    if (!v[i].is_object()) BadType(p, "an object", v[i]);
-    const std::string& type = Str(Required(v[i], "type", p), p + ".type");
+    if (!v[i].is_object()) ThrowType(p, "an object", v[i]);
+    const std::string& type = String(RequiredField(v[i], "type", p), p + ".type");
     if (type != "text") ThrowInvalid(p + ".type", "only text blocks are supported here, got '" + type + "'", "unsupported_value");
     if (!out.empty()) out += '\n';
-    out += Str(Required(v[i], "text", p), p + ".text");
+    out += String(RequiredField(v[i], "text", p), p + ".text");
   }
   return out;
 }
 
 // One Anthropic message as one or more OpenAI messages, appended to `out`.
 void TranslateMessage(const json& m, const std::string& p, json& out) {
-  if (!m.is_object()) BadType(p, "an object", m);
-  const std::string& role = Str(Required(m, "role", p), p + ".role");
+  if (!m.is_object()) ThrowType(p, "an object", m);
+  const std::string& role = String(RequiredField(m, "role", p), p + ".role");
   if (role != "user" && role != "assistant") ThrowInvalid(p + ".role", "expected 'user' or 'assistant', got '" + role + "'");
-  const json& content = Required(m, "content", p);
+  const json& content = RequiredField(m, "content", p);
   if (content.is_string()) {
     out.push_back({{"role", role}, {"content", content}});
     return;
   }
-  if (!content.is_array()) BadType(p + ".content", "a string or an array of content blocks", content);
+  if (!content.is_array()) ThrowType(p + ".content", "a string or an array of content blocks", content);
   std::string text, thinking;
   json calls = json::array();
   for (size_t i = 0; i < content.size(); ++i) {
     const std::string bp = p + ".content[" + std::to_string(i) + "]";
     const json& block = content[i];
-    if (!block.is_object()) BadType(bp, "an object", block);
-    const std::string& type = Str(Required(block, "type", bp), bp + ".type");
+    if (!block.is_object()) ThrowType(bp, "an object", block);
+    const std::string& type = String(RequiredField(block, "type", bp), bp + ".type");
     if (type == "text") {
       if (!text.empty()) text += '\n';
-      text += Str(Required(block, "text", bp), bp + ".text");
+      text += String(RequiredField(block, "text", bp), bp + ".text");
     } else if (type == "tool_use" && role == "assistant") {
-      const json& input = Required(block, "input", bp);
-      if (!input.is_object()) BadType(bp + ".input", "an object", input);
-      calls.push_back({{"id", Str(Required(block, "id", bp), bp + ".id")},
+      const json& input = RequiredField(block, "input", bp);
+      if (!input.is_object()) ThrowType(bp + ".input", "an object", input);
+      calls.push_back({{"id", String(RequiredField(block, "id", bp), bp + ".id")},
                        {"type", "function"},
-                       {"function", {{"name", Str(Required(block, "name", bp), bp + ".name")}, {"arguments", input}}}});
+                       {"function", {{"name", String(RequiredField(block, "name", bp), bp + ".name")}, {"arguments", input}}}});
     } else if (type == "tool_result" && role == "user") {
       // A tool's answer is its own message in OpenAI's shape (and in the template's).
-      json tool = {{"role", "tool"}, {"tool_call_id", Str(Required(block, "tool_use_id", bp), bp + ".tool_use_id")}};
+      json tool = {{"role", "tool"}, {"tool_call_id", String(RequiredField(block, "tool_use_id", bp), bp + ".tool_use_id")}};
       const json* result = Field(block, "content");
       std::string result_text = result ? Text(*result, bp + ".content") : std::string();
       if (const json* err = Field(block, "is_error"); err && err->is_boolean() && err->get<bool>()) {
@@ -91,7 +62,7 @@ void TranslateMessage(const json& m, const std::string& p, json& out) {
       tool["content"] = std::move(result_text);
       out.push_back(std::move(tool));
     } else if ((type == "thinking" || type == "redacted_thinking") && role == "assistant") {
-      if (type == "thinking") thinking += Str(Required(block, "thinking", bp), bp + ".thinking");
+      if (type == "thinking") thinking += String(RequiredField(block, "thinking", bp), bp + ".thinking");
     } else {
       ThrowInvalid(bp + ".type", "'" + type + "' blocks are not supported in " + role + " messages", "unsupported_value");
     }
@@ -108,22 +79,22 @@ void TranslateMessage(const json& m, const std::string& p, json& out) {
 json AnthropicToChatRequest(const json& body) {
   if (!body.is_object()) ThrowInvalid("", "the request body must be a JSON object", "invalid_json");
   json chat = json::object();
-  if (const json* v = Field(body, "model")) chat["model"] = Str(*v, "model");
+  if (const json* v = Field(body, "model")) chat["model"] = String(*v, "model");
   // Anthropic requires max_tokens; so do we, so that a client written against us works there.
-  const json& max_tokens = Required(body, "max_tokens", "");
-  if (!max_tokens.is_number_integer()) BadType("max_tokens", "an integer", max_tokens);
+  const json& max_tokens = RequiredField(body, "max_tokens", "");
+  if (!max_tokens.is_number_integer()) ThrowType("max_tokens", "an integer", max_tokens);
   chat["max_tokens"] = max_tokens;
 
   json messages = json::array();
   if (const json* system = Field(body, "system")) messages.push_back({{"role", "system"}, {"content", Text(*system, "system")}});
-  const json& in = Required(body, "messages", "");
-  if (!in.is_array()) BadType("messages", "an array", in);
+  const json& in = RequiredField(body, "messages", "");
+  if (!in.is_array()) ThrowType("messages", "an array", in);
   if (in.empty()) ThrowInvalid("messages", "must contain at least one message");
   for (size_t i = 0; i < in.size(); ++i) TranslateMessage(in[i], "messages[" + std::to_string(i) + "]", messages);
   chat["messages"] = std::move(messages);
 
   if (const json* v = Field(body, "stop_sequences")) {
-    if (!v->is_array()) BadType("stop_sequences", "an array of strings", *v);
+    if (!v->is_array()) ThrowType("stop_sequences", "an array of strings", *v);
     chat["stop"] = *v;
   }
   for (const char* name : {"temperature", "top_p", "top_k", "stream"}) {
@@ -133,45 +104,45 @@ json AnthropicToChatRequest(const json& body) {
     ThrowInvalid("temperature", "must be in [0, 1], got " + v->dump());
   }
   if (const json* tools = Field(body, "tools")) {
-    if (!tools->is_array()) BadType("tools", "an array", *tools);
+    if (!tools->is_array()) ThrowType("tools", "an array", *tools);
     json out = json::array();
     for (size_t i = 0; i < tools->size(); ++i) {
       const std::string p = "tools[" + std::to_string(i) + "]";
       const json& t = (*tools)[i];
-      if (!t.is_object()) BadType(p, "an object", t);
-      if (const json* type = Field(t, "type"); type && Str(*type, p + ".type") != "custom") {
+      if (!t.is_object()) ThrowType(p, "an object", t);
+      if (const json* type = Field(t, "type"); type && String(*type, p + ".type") != "custom") {
         ThrowInvalid(p + ".type", "server tools ('" + type->get<std::string>() + "') are not supported; declare client tools",
                      "unsupported_value");
       }
-      json fn = {{"name", Str(Required(t, "name", p), p + ".name")}};
-      if (const json* d = Field(t, "description")) fn["description"] = Str(*d, p + ".description");
-      const json& schema = Required(t, "input_schema", p);
-      if (!schema.is_object()) BadType(p + ".input_schema", "an object (a JSON Schema)", schema);
+      json fn = {{"name", String(RequiredField(t, "name", p), p + ".name")}};
+      if (const json* d = Field(t, "description")) fn["description"] = String(*d, p + ".description");
+      const json& schema = RequiredField(t, "input_schema", p);
+      if (!schema.is_object()) ThrowType(p + ".input_schema", "an object (a JSON Schema)", schema);
       fn["parameters"] = schema;
       out.push_back({{"type", "function"}, {"function", std::move(fn)}});
     }
     chat["tools"] = std::move(out);
   }
   if (const json* choice = Field(body, "tool_choice")) {
-    if (!choice->is_object()) BadType("tool_choice", "an object", *choice);
-    const std::string& type = Str(Required(*choice, "type", "tool_choice"), "tool_choice.type");
+    if (!choice->is_object()) ThrowType("tool_choice", "an object", *choice);
+    const std::string& type = String(RequiredField(*choice, "type", "tool_choice"), "tool_choice.type");
     if (type == "auto") chat["tool_choice"] = "auto";
     else if (type == "any") chat["tool_choice"] = "required";
     else if (type == "none") chat["tool_choice"] = "none";
     else if (type == "tool") {
       chat["tool_choice"] = {{"type", "function"},
-                             {"function", {{"name", Str(Required(*choice, "name", "tool_choice"), "tool_choice.name")}}}};
+                             {"function", {{"name", String(RequiredField(*choice, "name", "tool_choice"), "tool_choice.name")}}}};
     } else {
       ThrowInvalid("tool_choice.type", "expected auto, any, tool or none, got '" + type + "'");
     }
   }
   if (const json* thinking = Field(body, "thinking")) {
-    if (!thinking->is_object()) BadType("thinking", "an object", *thinking);
-    const std::string& type = Str(Required(*thinking, "type", "thinking"), "thinking.type");
+    if (!thinking->is_object()) ThrowType("thinking", "an object", *thinking);
+    const std::string& type = String(RequiredField(*thinking, "type", "thinking"), "thinking.type");
     if (type != "enabled" && type != "disabled") ThrowInvalid("thinking.type", "expected 'enabled' or 'disabled'");
     chat["chat_template_kwargs"] = {{"enable_thinking", type == "enabled"}};
   }
-  if (const json* v = Field(body, "metadata"); v && !v->is_object()) BadType("metadata", "an object", *v);
+  if (const json* v = Field(body, "metadata"); v && !v->is_object()) ThrowType("metadata", "an object", *v);
   return chat;
 }
 

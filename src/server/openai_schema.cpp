@@ -10,80 +10,12 @@
 
 #include "server/api_error.h"
 #include "server/json_depth.h"
+#include "server/json_fields.h"
 
 namespace gemma4::server {
 namespace {
 
 using nlohmann::json;
-
-std::string TypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::number_float: return "number";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    default: return "value";
-  }
-}
-
-[[noreturn]] void ThrowType(const std::string& path, const char* expected, const json& got) {
-  ThrowInvalid(path, std::string("expected ") + expected + ", got " + TypeName(got));
-}
-
-// The field, or nullptr when absent or null (OpenAI treats an explicit null as "not given").
-const json* Field(const json& object, const char* name) {
-  auto it = object.find(name);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::string FormatNumber(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-double Number(const json& v, const std::string& path, double lo, double hi) {
-  if (!v.is_number()) ThrowType(path, "a number", v);
-  const double d = v.get<double>();
-  if (!std::isfinite(d) || d < lo || d > hi) {
-    ThrowInvalid(path, "must be in [" + FormatNumber(lo) + ", " + FormatNumber(hi) + "], got " + FormatNumber(d));
-  }
-  return d;
-}
-
-int64_t Integer(const json& v, const std::string& path, int64_t lo, int64_t hi) {
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) {
-      const int64_t i = static_cast<int64_t>(d);
-      if (i < lo || i > hi) ThrowInvalid(path, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(i));
-      return i;
-    }
-    ThrowType(path, "an integer", v);
-  }
-  if (!v.is_number_integer()) ThrowType(path, "an integer", v);
-  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    ThrowInvalid(path, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v.dump());
-  }
-  const int64_t i = v.get<int64_t>();
-  if (i < lo || i > hi) ThrowInvalid(path, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(i));
-  return i;
-}
-
-bool Bool(const json& v, const std::string& path) {
-  if (!v.is_boolean()) ThrowType(path, "a boolean", v);
-  return v.get<bool>();
-}
-
-const std::string& String(const json& v, const std::string& path) {
-  if (!v.is_string()) ThrowType(path, "a string", v);
-  return v.get_ref<const std::string&>();
-}
 
 constexpr int64_t kMaxTokensLimit = 1 << 24;
 

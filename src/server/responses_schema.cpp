@@ -2,47 +2,28 @@
 #include "server/responses_schema.h"
 
 #include "server/api_error.h"
+#include "server/json_fields.h"
 
 namespace gemma4::server {
 namespace {
 
 using nlohmann::json;
 
-const json* Field(const json& object, const char* name) {
-  auto it = object.find(name);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-[[noreturn]] void BadType(const std::string& path, const char* expected) {
-  ThrowInvalid(path, std::string("expected ") + expected);
-}
-
-const std::string& Str(const json& v, const std::string& path) {
-  if (!v.is_string()) BadType(path, "a string");
-  return v.get_ref<const std::string&>();
-}
-
-const json& Required(const json& object, const char* name, const std::string& path) {
-  const json* v = Field(object, name);
-  if (!v) ThrowInvalid(path + "." + name, "missing");
-  return *v;
-}
-
 // Message content: a string, or input_text / output_text parts.
 std::string ContentOf(const json& content, const std::string& path) {
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) BadType(path, "a string or an array of content parts");
+  if (!content.is_array()) ThrowInvalid(path, std::string("expected ") + "a string or an array of content parts");
   std::string text;
   for (size_t i = 0; i < content.size(); ++i) {
     const std::string p = path + "[" + std::to_string(i) + "]";
     const json& part = content[i];
-    if (!part.is_object()) BadType(p, "an object");
-    const std::string& type = Str(Required(part, "type", p), p + ".type");
+    if (!part.is_object()) ThrowInvalid(p, std::string("expected ") + "an object");
+    const std::string& type = String(RequiredField(part, "type", p), p + ".type");
     if (type != "input_text" && type != "output_text" && type != "text") {
       ThrowInvalid(p + ".type", "only text parts are supported, got '" + type + "'", "unsupported_value");
     }
     if (!text.empty()) text += '\n';
-    text += Str(Required(part, "text", p), p + ".text");
+    text += String(RequiredField(part, "text", p), p + ".text");
   }
   return text;
 }
@@ -63,9 +44,9 @@ json ResponsesToChatRequest(const json& body) {
                  "unsupported_parameter");
   }
   json chat = json::object();
-  if (const json* v = Field(body, "model")) chat["model"] = Str(*v, "model");
+  if (const json* v = Field(body, "model")) chat["model"] = String(*v, "model");
   json messages = json::array();
-  if (const json* v = Field(body, "instructions")) messages.push_back({{"role", "system"}, {"content", Str(*v, "instructions")}});
+  if (const json* v = Field(body, "instructions")) messages.push_back({{"role", "system"}, {"content", String(*v, "instructions")}});
   const json* input = Field(body, "input");
   if (!input) ThrowInvalid("input", "missing");
   if (input->is_string()) {
@@ -74,21 +55,21 @@ json ResponsesToChatRequest(const json& body) {
     for (size_t i = 0; i < input->size(); ++i) {
       const std::string p = "input[" + std::to_string(i) + "]";
       const json& item = (*input)[i];
-      if (!item.is_object()) BadType(p, "an object");
+      if (!item.is_object()) ThrowInvalid(p, std::string("expected ") + "an object");
       const json* type_field = Field(item, "type");
-      const std::string type = type_field ? Str(*type_field, p + ".type") : std::string("message");
+      const std::string type = type_field ? String(*type_field, p + ".type") : std::string("message");
       if (type == "message") {
-        const std::string& role = Str(Required(item, "role", p), p + ".role");
+        const std::string& role = String(RequiredField(item, "role", p), p + ".role");
         if (role != "user" && role != "assistant" && role != "system" && role != "developer") {
           ThrowInvalid(p + ".role", "expected user, assistant, system or developer, got '" + role + "'");
         }
         messages.push_back({{"role", role == "developer" ? "system" : role},
-                            {"content", ContentOf(Required(item, "content", p), p + ".content")}});
+                            {"content", ContentOf(RequiredField(item, "content", p), p + ".content")}});
       } else if (type == "function_call") {
-        json call = {{"id", Str(Required(item, "call_id", p), p + ".call_id")},
+        json call = {{"id", String(RequiredField(item, "call_id", p), p + ".call_id")},
                      {"type", "function"},
-                     {"function", {{"name", Str(Required(item, "name", p), p + ".name")},
-                                   {"arguments", Str(Required(item, "arguments", p), p + ".arguments")}}}};
+                     {"function", {{"name", String(RequiredField(item, "name", p), p + ".name")},
+                                   {"arguments", String(RequiredField(item, "arguments", p), p + ".arguments")}}}};
         // Consecutive calls (and the text before them) belong to one assistant turn.
         if (messages.empty() || messages.back()["role"] != "assistant") {
           messages.push_back({{"role", "assistant"}, {"content", ""}});
@@ -96,9 +77,9 @@ json ResponsesToChatRequest(const json& body) {
         if (!messages.back().contains("tool_calls")) messages.back()["tool_calls"] = json::array();
         messages.back()["tool_calls"].push_back(std::move(call));
       } else if (type == "function_call_output") {
-        const json& output = Required(item, "output", p);
+        const json& output = RequiredField(item, "output", p);
         messages.push_back({{"role", "tool"},
-                            {"tool_call_id", Str(Required(item, "call_id", p), p + ".call_id")},
+                            {"tool_call_id", String(RequiredField(item, "call_id", p), p + ".call_id")},
                             {"content", output.is_string() ? output.get<std::string>() : ContentOf(output, p + ".output")}});
       } else if (type == "reasoning") {
         continue;  // earlier thoughts are not replayed (the template decides what it shows)
@@ -110,7 +91,7 @@ json ResponsesToChatRequest(const json& body) {
       }
     }
   } else {
-    BadType("input", "a string or an array of input items");
+    ThrowInvalid("input", std::string("expected ") + "a string or an array of input items");
   }
   if (messages.empty()) ThrowInvalid("input", "must contain at least one item");
   chat["messages"] = std::move(messages);
@@ -119,16 +100,16 @@ json ResponsesToChatRequest(const json& body) {
     if (const json* v = Field(body, name)) chat[name] = *v;
   }
   if (const json* tools = Field(body, "tools")) {
-    if (!tools->is_array()) BadType("tools", "an array");
+    if (!tools->is_array()) ThrowInvalid("tools", std::string("expected ") + "an array");
     json out = json::array();
     for (size_t i = 0; i < tools->size(); ++i) {
       const std::string p = "tools[" + std::to_string(i) + "]";
       const json& t = (*tools)[i];
-      if (!t.is_object()) BadType(p, "an object");
-      const std::string& type = Str(Required(t, "type", p), p + ".type");
+      if (!t.is_object()) ThrowInvalid(p, std::string("expected ") + "an object");
+      const std::string& type = String(RequiredField(t, "type", p), p + ".type");
       if (type != "function") ThrowInvalid(p + ".type", "only function tools are supported, got '" + type + "'", "unsupported_value");
-      json fn = {{"name", Str(Required(t, "name", p), p + ".name")}};
-      if (const json* d = Field(t, "description")) fn["description"] = Str(*d, p + ".description");
+      json fn = {{"name", String(RequiredField(t, "name", p), p + ".name")}};
+      if (const json* d = Field(t, "description")) fn["description"] = String(*d, p + ".description");
       if (const json* params = Field(t, "parameters")) fn["parameters"] = *params;
       out.push_back({{"type", "function"}, {"function", std::move(fn)}});
     }
@@ -139,21 +120,21 @@ json ResponsesToChatRequest(const json& body) {
       chat["tool_choice"] = *choice;
     } else if (choice->is_object()) {
       chat["tool_choice"] = {{"type", "function"},
-                             {"function", {{"name", Str(Required(*choice, "name", "tool_choice"), "tool_choice.name")}}}};
+                             {"function", {{"name", String(RequiredField(*choice, "name", "tool_choice"), "tool_choice.name")}}}};
     } else {
-      BadType("tool_choice", "a string or an object");
+      ThrowInvalid("tool_choice", std::string("expected ") + "a string or an object");
     }
   }
   if (const json* reasoning = Field(body, "reasoning")) {
-    if (!reasoning->is_object()) BadType("reasoning", "an object");
+    if (!reasoning->is_object()) ThrowInvalid("reasoning", std::string("expected ") + "an object");
     if (const json* effort = Field(*reasoning, "effort")) {
-      chat["chat_template_kwargs"] = {{"enable_thinking", Str(*effort, "reasoning.effort") != "none"}};
+      chat["chat_template_kwargs"] = {{"enable_thinking", String(*effort, "reasoning.effort") != "none"}};
     }
   }
   if (const json* text = Field(body, "text")) {
     if (const json* format = text->is_object() ? Field(*text, "format") : nullptr) {
       const json* type = format->is_object() ? Field(*format, "type") : nullptr;
-      if (type && Str(*type, "text.format.type") != "text") {
+      if (type && String(*type, "text.format.type") != "text") {
         ThrowInvalid("text.format.type", "only 'text' is supported, got '" + type->get<std::string>() + "'",
                      "unsupported_value");
       }

@@ -131,21 +131,19 @@ void Routes::Register(HttpTransport& http) {
   http.Get("/metrics", "metrics", Auth::kRequired, [this](const R& q, W& w) { MetricsText(q, w); });
 }
 
-void Routes::ChatCompletions(const HttpRequest& req, HttpResponse& res) {
+void Routes::ChatCompletions(const HttpRequest& req, HttpResponse& res) { OpenAiGenerate(req, res, /*chat=*/true); }
+
+void Routes::Completions(const HttpRequest& req, HttpResponse& res) { OpenAiGenerate(req, res, /*chat=*/false); }
+
+void Routes::OpenAiGenerate(const HttpRequest& req, HttpResponse& res, bool chat) {
   // Admitted before the body is even parsed: rendering and tokenizing are the expensive part of
   // a request the queue could not take anyway.
   RequestQueue::Admission admission = queue_.Admit();
-  GenerationRequest request = ParseChatCompletionRequest(ParseBody(req.body), vocab_size_);
-  const ResponseMeta meta{NewId("chatcmpl"), UnixNow(), model_id_};
-  auto format = MakeOpenAiChatReply(meta, request.stream && request.include_usage, request.top_logprobs.has_value());
-  Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
-}
-
-void Routes::Completions(const HttpRequest& req, HttpResponse& res) {
-  RequestQueue::Admission admission = queue_.Admit();
-  GenerationRequest request = ParseCompletionRequest(ParseBody(req.body), vocab_size_);
-  const ResponseMeta meta{NewId("cmpl"), UnixNow(), model_id_};
-  auto format = MakeOpenAiCompletionReply(meta, request.stream && request.include_usage, request.top_logprobs.has_value());
+  const nlohmann::json body = ParseBody(req.body);
+  GenerationRequest request = chat ? ParseChatCompletionRequest(body, vocab_size_) : ParseCompletionRequest(body, vocab_size_);
+  const ResponseMeta meta{NewId(chat ? "chatcmpl" : "cmpl"), UnixNow(), model_id_};
+  const bool usage = request.stream && request.include_usage, logprobs = request.top_logprobs.has_value();
+  auto format = chat ? MakeOpenAiChatReply(meta, usage, logprobs) : MakeOpenAiCompletionReply(meta, usage, logprobs);
   Generate(req, std::move(request), std::move(admission), std::move(format), CallIdPrefix(meta.id), res);
 }
 

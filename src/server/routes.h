@@ -28,6 +28,7 @@ class Routes {
  private:
   void ChatCompletions(const HttpRequest& req, HttpResponse& res);
   void Completions(const HttpRequest& req, HttpResponse& res);
+  void OpenAiGenerate(const HttpRequest& req, HttpResponse& res, bool chat);  // both of the above
   void Messages(const HttpRequest& req, HttpResponse& res);   // Anthropic Messages API
   void Responses(const HttpRequest& req, HttpResponse& res);  // OpenAI Responses API, stateless
   void ListModels(const HttpRequest& req, HttpResponse& res);
