@@ -15,7 +15,7 @@ const [CHROMIUM, OUT_DIR] = process.argv.slice(5);
 const KEY = 'page-key';
 
 await main('server.chat_page', async () => {
-  const puppeteer = createRequire(path.join(REFS, 'index.js'))('puppeteer-core');
+  const puppeteer = createRequire(path.resolve(REFS, 'index.js'))('puppeteer-core');
   const server = await startServer(['-t', '1', '--api-key', KEY]);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gemma4-chromium-'));
   // A closed network: nothing in the background, a fresh profile, no sandbox (containers).
@@ -71,6 +71,7 @@ await main('server.chat_page', async () => {
     assert.match(first.meta, /\d+ tokens/);
     const seen = await page.evaluate(() => window.seen);
     check(seen.length > 1, `the answer arrived in ${seen.length} DOM update(s): ${seen}`, server);
+    console.log(`server.chat_page: the first answer grew over ${seen.length} DOM updates (${seen.join(' ')} characters)`);
     assert.deepEqual(bodies[0].messages, [{ role: 'user', content: 'Bonjour ! Raconte une histoire.' }]);
     assert.equal(bodies[0].stream, true);
     assert.equal(bodies[0].temperature, 0);
@@ -138,6 +139,7 @@ await main('server.chat_page', async () => {
       text: d.querySelector('.thought').textContent }));
     assert.deepEqual(thought, { open: false, summary: 'Thoughts', text: 'Let me think <b>hard</b>.' });
     await page.click(`${last} summary`);
+    await page.click('#toggle-settings');
 
     const shot = path.resolve(OUT_DIR, 'chat_page.png');
     await page.screenshot({ path: shot, fullPage: true });
