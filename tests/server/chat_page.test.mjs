@@ -47,9 +47,10 @@ await main('server.chat_page', async () => {
     // Without the key the API says so in the header; with it, the model's name shows.
     await page.waitForFunction(() => document.getElementById('model').textContent.includes('API key'));
     await page.click('#toggle-settings');
+    await page.$eval('#log', (log) => { log.scrollTop = log.scrollHeight; });
     await page.type('#api_key', KEY);
     await page.type('#temperature', '0');
-    await page.type('#max_tokens', '40');
+    await page.type('#max_tokens', '300');  // long enough to span many frames even on a fast machine
     await page.keyboard.press('Tab');  // 'change' on the key field
     await page.waitForFunction(() => document.getElementById('model').textContent === 'text-q4');
 
@@ -75,7 +76,7 @@ await main('server.chat_page', async () => {
     assert.deepEqual(bodies[0].messages, [{ role: 'user', content: 'Bonjour ! Raconte une histoire.' }]);
     assert.equal(bodies[0].stream, true);
     assert.equal(bodies[0].temperature, 0);
-    assert.equal(bodies[0].max_tokens, 40);
+    assert.equal(bodies[0].max_tokens, 300);
     assert.equal(bodies[0].chat_template_kwargs, undefined);
 
     // 2. Stop mid-stream: a long answer (thinking on), stopped once its first tokens show.
@@ -140,6 +141,7 @@ await main('server.chat_page', async () => {
     assert.deepEqual(thought, { open: false, summary: 'Thoughts', text: 'Let me think <b>hard</b>.' });
     await page.click(`${last} summary`);
     await page.click('#toggle-settings');
+    await page.$eval('#log', (log) => { log.scrollTop = log.scrollHeight; });
 
     const shot = path.resolve(OUT_DIR, 'chat_page.png');
     await page.screenshot({ path: shot, fullPage: true });
