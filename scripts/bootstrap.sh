@@ -4,6 +4,7 @@
 #
 #   scripts/bootstrap.sh            build + run dependencies (apt packages, ONNX Runtime)
 #   scripts/bootstrap.sh --test     also the reference implementations the tests compare against (npm)
+#                                   and Chromium, which the chat page's test drives headless
 #
 # ONNX Runtime is not packaged for Debian 12. Unless the user has their own (system package,
 # ONNXRUNTIME_ROOT), we take the shared library from the npm package onnxruntime-node and the
@@ -35,6 +36,8 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-onnx python3-protobuf python3-jinja2
 )
+# --test only: the browser tests/server/chat_page.test.mjs drives through puppeteer-core.
+TEST_APT_PACKAGES=(chromium)
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -43,8 +46,9 @@ as_root() {
 }
 
 install_apt_packages() {
-  local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  local missing=() wanted=("${APT_PACKAGES[@]}")
+  [ "$WITH_TEST" -eq 1 ] && wanted+=("${TEST_APT_PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   # Node.js may come from elsewhere (nodesource ships npm inside nodejs): only ask apt when absent.

@@ -1,5 +1,5 @@
 // An OpenAI-compatible HTTP server over one loaded Model: /v1/chat/completions, /v1/completions,
-// /v1/models, /health and /metrics, with a bounded request queue feeding N generation slots.
+// /v1/models, /health, /metrics and a chat page at /, with a bounded request queue feeding N generation slots.
 //
 //   auto model = gemma4::Model::Load("path/to/package");
 //   gemma4::Server server(model, {.port = 0, .parallel = 2});
@@ -50,6 +50,7 @@ struct ServerOptions {
   size_t draft_max = 0;            // speculative decoding (prompt lookup) for greedy requests; 0: off
   size_t draft_ngram = 3;          // longest n-gram looked up for drafts
   std::string model_id;            // name served by /v1/models; empty: the package folder's name
+  bool webui = true;               // serve the chat page at / (no auth: it calls /v1/* with the key its user types)
   int http_threads = 0;            // connection threads; 0: enough for every slot and queued request
   // Called on an HTTP thread after each request completes (streams: after the last byte). Must be
   // thread-safe. Empty: each request is logged through gemma4::Log at info level.

@@ -44,6 +44,7 @@ void Serve(ServeFlags& f) {
   std::cout << "gemma4 serve: listening on http://" << f.server.host << ":" << port << " (" << f.server.parallel
             << (f.server.parallel == 1 ? " slot" : " slots") << ", context " << model->runtime().max_context()
             << " tokens)" << std::endl;
+  if (f.server.webui) std::cout << "gemma4 serve: chat page at http://" << f.server.host << ":" << port << "/" << std::endl;
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
@@ -96,6 +97,7 @@ void Setup(CLI::App& app) {
       ->envname("GEMMA4_DRAFT_MAX")->check(CLI::Range(0, 64))->capture_default_str();
   app.add_option("--draft-ngram", s.draft_ngram, "Longest n-gram looked up in the prompt and output for --draft-max")
       ->check(CLI::Range(1, 16))->capture_default_str();
+  app.add_flag("!--no-webui", s.webui, "Do not serve the chat page at /");
   app.add_option("--alias", s.model_id, "Model name shown by /v1/models (default: the package folder's name)");
   app.add_option("--shutdown-timeout", f->shutdown_s, "Seconds in-flight requests get to finish on SIGTERM")
       ->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -16,6 +16,7 @@
 #include "server/reply_format.h"
 #include "server/responses_schema.h"
 #include "server/sse_writer.h"
+#include "server/webui.h"
 
 namespace gemma4::server {
 namespace {
@@ -129,6 +130,8 @@ void Routes::Register(HttpTransport& http) {
   http.Get("/v1/models", "models", Auth::kRequired, [this](const R& q, W& w) { ListModels(q, w); });
   http.Get("/health", "health", Auth::kOptional, [this](const R& q, W& w) { Health(q, w); });
   http.Get("/metrics", "metrics", Auth::kRequired, [this](const R& q, W& w) { MetricsText(q, w); });
+  // The page holds no secret: the API calls it makes carry the key its user types.
+  if (options_.webui) http.Get("/", "webui", Auth::kNone, [this](const R& q, W& w) { WebUi(q, w); });
 }
 
 void Routes::ChatCompletions(const HttpRequest& req, HttpResponse& res) { OpenAiGenerate(req, res, /*chat=*/true); }
@@ -186,6 +189,16 @@ void Routes::MetricsText(const HttpRequest&, HttpResponse& res) {
   res.status = 200;
   res.set_content(metrics_.Render(queue_.queue_depth(), queue_.busy_slots(), queue_.slots()),
                   "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void Routes::WebUi(const HttpRequest&, HttpResponse& res) {
+  const WebPage& page = ChatPage();
+  res.status = 200;
+  res.set_header("Content-Security-Policy", page.content_security_policy);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_content(std::string(page.html), "text/html; charset=utf-8");
 }
 
 void Routes::Generate(const HttpRequest& http, GenerationRequest request, RequestQueue::Admission admission,

@@ -1,4 +1,4 @@
-// The route table and its handlers: chat completions, completions, models, health, metrics.
+// The route table and its handlers: chat completions, completions, models, health, metrics, the chat page.
 #pragma once
 
 #include <memory>
@@ -34,6 +34,7 @@ class Routes {
   void ListModels(const HttpRequest& req, HttpResponse& res);
   void Health(const HttpRequest& req, HttpResponse& res);
   void MetricsText(const HttpRequest& req, HttpResponse& res);
+  void WebUi(const HttpRequest& req, HttpResponse& res);  // the chat page at /
 
   // Tokenizes, queues and answers one generation request (JSON or SSE) in the shape `format`
   // writes. `admission` is the request's place in the queue's capacity, held until its job is done.

@@ -14,3 +14,14 @@ if(GEMMA4_NODE AND EXISTS "${_server_refs}/openai/index.mjs")
 else()
   message(STATUS "server tests disabled: node or tests/refs/node_modules/openai (scripts/bootstrap.sh --test) missing")
 endif()
+
+# The chat page at / in headless Chromium (Debian's chromium + puppeteer-core from tests/refs).
+find_program(GEMMA4_CHROMIUM NAMES chromium chromium-browser)
+if(GEMMA4_NODE AND GEMMA4_CHROMIUM AND EXISTS "${_server_refs}/puppeteer-core/package.json")
+  add_test(NAME server.chat_page
+           COMMAND "${GEMMA4_NODE}" "${CMAKE_CURRENT_LIST_DIR}/chat_page.test.mjs" "$<TARGET_FILE:gemma4>"
+                   "${GEMMA4_TEST_MODELS_DIR}/text-q4" "${_server_refs}" "${GEMMA4_CHROMIUM}" "${CMAKE_CURRENT_BINARY_DIR}")
+  set_tests_properties(server.chat_page PROPERTIES FIXTURES_REQUIRED test_models LABELS "server;browser" TIMEOUT 240)
+else()
+  message(STATUS "server.chat_page disabled: node, chromium or tests/refs/node_modules/puppeteer-core (scripts/bootstrap.sh --test) missing")
+endif()
