@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -716,7 +717,10 @@ PullResult Pull(const std::string& spec, const PullOptions& options_in) {
 
   HubClient client(options, ref);
   ProgressHub progress(options.progress);
-  auto [commit, listing] = client.List();
+  // Not a structured binding: clang 14 (the sanitizer and fuzz builds) cannot capture one in a lambda.
+  std::string commit;
+  std::vector<RemoteFile> listing;
+  std::tie(commit, listing) = client.List();
   if (!IsCommitHash(commit)) throw Error(ErrorKind::kCorrupt, "the hub gave '" + commit + "' as the commit of " + spec);
   result.commit = commit;
   result.snapshot = repo_dir / "snapshots" / commit;
