@@ -5,6 +5,8 @@
 #   scripts/bootstrap.sh            build + run dependencies (apt packages, ONNX Runtime)
 #   scripts/bootstrap.sh --test     also the reference implementations the tests compare against (npm)
 #                                   and Chromium, which the chat page's test drives headless
+#   scripts/bootstrap.sh --sanitize also clang, libFuzzer and the sanitizer runtimes (scripts/fuzz.sh,
+#                                   scripts/sanitize.sh)
 #
 # ONNX Runtime is not packaged for Debian 12. Unless the user has their own (system package,
 # ONNXRUNTIME_ROOT), we take the shared library from the npm package onnxruntime-node and the
@@ -16,9 +18,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 WITH_TEST=0
+WITH_SANITIZE=0
 for arg in "$@"; do
   case "$arg" in
     --test) WITH_TEST=1 ;;
+    --sanitize) WITH_SANITIZE=1 ;;
     *) echo "bootstrap: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +42,10 @@ APT_PACKAGES=(
 )
 # --test only: the browser tests/server/chat_page.test.mjs drives through puppeteer-core.
 TEST_APT_PACKAGES=(chromium)
+
+# Debian 12's clang 14: libFuzzer and the ASan/UBSan/TSan runtimes live in libclang-rt-14-dev.
+SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
+[ "$WITH_SANITIZE" -eq 1 ] && APT_PACKAGES+=("${SANITIZE_PACKAGES[@]}")
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
 

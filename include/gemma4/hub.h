@@ -11,7 +11,10 @@
 //
 // Downloads go to blobs/<hash>.incomplete and resume with an HTTP Range request; each blob is
 // checked against the hash the hub announced (X-Linked-Etag: sha256 for LFS files, git sha1 else)
-// before it is renamed into place.
+// before it is fsynced and renamed into place. A blob already in the cache is used only after
+// its bytes hash to its name. The hub's answers are checked before they name a file
+// (package/hub_answers.h): ETags must be hashes, listed names must stay inside the snapshot,
+// redirects go to http(s) only, sizes are plain decimals.
 #pragma once
 
 #include <cstdint>
@@ -44,8 +47,9 @@ using PullProgressFn = std::function<bool(const PullProgress&)>;
 
 struct PullOptions {
   std::string dtype = "q4";           // the ONNX variant whose files make up the package
-  std::vector<std::string> include;   // glob patterns (fnmatch, '*' crosses '/'): when given, exactly
-                                      // the repo files that match one, instead of the package's files
+  std::vector<std::string> include;   // glob patterns (fnmatch with FNM_PATHNAME: '*' stays in one
+                                      // directory, "onnx/*" for the graphs): when given, exactly the
+                                      // repo files that match one, instead of the package's files
   int jobs = 4;                       // files downloaded in parallel
   int retries = 3;                    // resumptions after a network failure, per file
   std::string endpoint;               // empty: $HF_ENDPOINT, else https://huggingface.co

@@ -35,8 +35,10 @@ using RepackProgressFn = std::function<bool(const RepackProgress&)>;
 
 struct RepackOptions {
   std::string dtype = "q4";  // the ONNX variant to keep: q4, q4f16, fp16, fp32, quantized, ...
-  bool link = false;         // share data with SRC: reflink where the filesystem can, else a hard link
-  bool overwrite = false;    // replace an existing DST (swapped in atomically once the new one is ready)
+  bool link = false;         // share data with SRC: reflink where the filesystem can, else a hard link,
+                             // except for hub cache blobs (copied: editing DST must not change the cache)
+  bool overwrite = false;    // replace an existing DST (swapped in atomically once the new one is ready);
+                             // only an empty DST or a package whose manifest.json lists all its files
   RepackProgressFn progress;
   // Extra check of the finished package before it is published (e.g. loading it into ONNX Runtime);
   // it receives the temporary folder and throws to refuse it. OpenPackage always runs first.
@@ -59,7 +61,8 @@ struct RepackResult {
 
 // Throws Error naming the culprit: kNotFound for a missing SRC file (a sidecar the graph
 // references, the requested dtype, the tokenizer), kInvalidArgument when DST exists without
-// `overwrite`, kCancelled when the progress callback said stop.
+// `overwrite`, holds files its manifest does not list, contains or lies inside SRC or the hub
+// cache; kCancelled when the progress callback said stop.
 RepackResult Repack(const std::filesystem::path& src, const std::filesystem::path& dst, const RepackOptions& options = {});
 
 // config.json of the text-only package from a community config: text_config promoted to the top

@@ -150,9 +150,9 @@ Value GlobalDict(Renderer& r, CallArgs& a) {
     if (src.kind == Kind::kDict && !src.d().is_namespace) {
       for (const auto& [k, v] : src.d().items) d->Set(k, v);
     } else {
-      auto pairs = Iterate(src);
+      auto pairs = Iterate(r, src);
       for (const Value& pair : pairs->items) {
-        auto kv = Iterate(pair);
+        auto kv = Iterate(r, pair);
         if (kv->items.size() != 2) Fail("dictionary update sequence element has wrong length");
         if (kv->items[0].kind != Kind::kString) Fail("only string keys are supported", ErrorKind::kUnsupported);
         d->Set(kv->items[0].s(), kv->items[1]);
@@ -466,7 +466,7 @@ Value FBatch(Renderer& r, const Value& v, CallArgs& a) {
   int64_t count = ArgInt(a, 0, "linecount", 1);
   const Value* fill = Arg(a, 1, "fill_with");
   if (count <= 0) Fail("batch size must be positive");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   std::vector<Value> out, cur;
   for (const Value& item : items->items) {
@@ -517,15 +517,15 @@ Value FDictsort(Renderer& r, const Value& v, CallArgs& a) {
 
 Value FEscape(Renderer&, const Value& v, CallArgs&) { return Value::String(HtmlEscape(Str(v))); }
 
-Value FFirst(Renderer&, const Value& v, CallArgs&) {
-  auto items = Iterate(v);
+Value FFirst(Renderer& r, const Value& v, CallArgs&) {
+  auto items = Iterate(r, v);
   if (items->items.empty()) return Value::Undefined(Hint("No first item, sequence was empty."));
   return items->items.front();
 }
 
-Value FLast(Renderer&, const Value& v, CallArgs&) {
+Value FLast(Renderer& r, const Value& v, CallArgs&) {
   if (v.is_undefined()) return Value::Undefined(Hint("No last item, sequence was empty."));
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   if (items->items.empty()) return Value::Undefined(Hint("No last item, sequence was empty."));
   return items->items.back();
 }
@@ -607,7 +607,7 @@ Value FItems(Renderer&, const Value& v, CallArgs&) {
 Value FJoin(Renderer& r, const Value& v, CallArgs& a) {
   std::string sep = ArgStr(a, 0, "d", "");
   const Value* attribute = Arg(a, 1, "attribute");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   std::string out;
   for (size_t n = 0; n < items->items.size(); ++n) {
@@ -625,7 +625,7 @@ Value FJoin(Renderer& r, const Value& v, CallArgs& a) {
 Value FLength(Renderer&, const Value& v, CallArgs&) { return Value::Int(Length(v)); }
 
 Value FList(Renderer& r, const Value& v, CallArgs&) {
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   return ListOf(items->items);
 }
@@ -634,7 +634,7 @@ Value FLower(Renderer&, const Value& v, CallArgs&) { return Value::String(PyLowe
 Value FUpper(Renderer&, const Value& v, CallArgs&) { return Value::String(PyUpper(Str(v))); }
 
 Value FMap(Renderer& r, const Value& v, CallArgs& a) {
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   std::vector<Value> out;
   out.reserve(items->items.size());
@@ -664,7 +664,7 @@ Value FMap(Renderer& r, const Value& v, CallArgs& a) {
 Value MinMax(Renderer& r, const Value& v, CallArgs& a, bool want_max) {
   bool cs = ArgBool(a, 0, "case_sensitive", false);
   const Value* attribute = Arg(a, 1, "attribute");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   if (items->items.empty()) return Value::Undefined(Hint("No aggregated item, sequence was empty."));
   auto key = [&](const Value& x) {
@@ -698,7 +698,7 @@ Value FReverse(Renderer& r, const Value& v, CallArgs&) {
     std::reverse(cps.begin(), cps.end());
     return Value::String(FromCodePoints(cps.data(), cps.data() + cps.size()));
   }
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   std::vector<Value> out(items->items.rbegin(), items->items.rend());
   return ListOf(std::move(out));
@@ -736,7 +736,7 @@ Value FRound(Renderer&, const Value& v, CallArgs& a) {
 Value FSafe(Renderer&, const Value& v, CallArgs&) { return Value::String(Str(v)); }
 
 Value SelectImpl(Renderer& r, const Value& v, CallArgs& a, bool attr, bool keep) {
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   size_t at = 0;
   Value attribute;
@@ -777,7 +777,7 @@ Value FSlice(Renderer& r, const Value& v, CallArgs& a) {
   int64_t slices = ArgInt(a, 0, "slices", 1);
   const Value* fill = Arg(a, 1, "fill_with");
   if (slices <= 0) Fail("slices must be positive");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size() + slices);
   int64_t length = static_cast<int64_t>(items->items.size());
   int64_t per = length / slices, extra = length % slices, offset = 0;
@@ -797,7 +797,7 @@ Value FSort(Renderer& r, const Value& v, CallArgs& a) {
   bool reverse = ArgBool(a, 0, "reverse", false);
   bool cs = ArgBool(a, 1, "case_sensitive", false);
   const Value* attribute = Arg(a, 2, "attribute");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   size_t n = items->items.size();
   r.Charge(n * (1 + static_cast<uint64_t>(std::log2(n + 1))));
   std::vector<std::pair<Value, Value>> keyed;
@@ -820,7 +820,7 @@ Value FString(Renderer&, const Value& v, CallArgs&) { return Value::String(Str(v
 Value FSum(Renderer& r, const Value& v, CallArgs& a) {
   const Value* attribute = Arg(a, 0, "attribute");
   const Value* start = Arg(a, 1, "start");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   r.Charge(items->items.size());
   Value total = start ? *start : Value::Int(0);
   for (const Value& item : items->items) {
@@ -850,7 +850,7 @@ Value FToJson(Renderer& r, const Value& v, CallArgs& a) {
     o.item_separator = ",";
   }
   if (separators && !separators->is_none()) {
-    auto parts = Iterate(*separators);
+    auto parts = Iterate(r, *separators);
     if (parts->items.size() != 2) Fail("separators must be a pair of strings");
     o.item_separator = Str(parts->items[0]);
     o.key_separator = Str(parts->items[1]);
@@ -891,7 +891,7 @@ Value FTruncate(Renderer&, const Value& v, CallArgs& a) {
 Value FUnique(Renderer& r, const Value& v, CallArgs& a) {
   bool cs = ArgBool(a, 0, "case_sensitive", false);
   const Value* attribute = Arg(a, 1, "attribute");
-  auto items = Iterate(v);
+  auto items = Iterate(r, v);
   std::vector<Value> seen, out;
   for (const Value& item : items->items) {
     Value k = LowerIfString(attribute && !attribute->is_none() ? AttrPath(item, *attribute) : item, cs);
@@ -1209,7 +1209,7 @@ bool StrMethod(Renderer& r, const Value& self, std::string_view name, CallArgs& 
   } else if (name == "join") {
     const Value* it = Arg(a, 0, "iterable");
     if (!it) Fail("join() takes exactly one argument (0 given)");
-    auto items = Iterate(*it);
+    auto items = Iterate(r, *it);
     r.Charge(items->items.size());
     std::string o;
     for (size_t n = 0; n < items->items.size(); ++n) {
@@ -1549,7 +1549,7 @@ Value Slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
   return ListOf(std::move(items), obj.l().is_tuple);
 }
 
-std::shared_ptr<const List> Iterate(const Value& v) {
+std::shared_ptr<const List> Iterate(Renderer& r, const Value& v) {
   switch (v.kind) {
     case Kind::kList:
       return std::static_pointer_cast<const List>(v.ptr);
@@ -1566,6 +1566,8 @@ std::shared_ptr<const List> Iterate(const Value& v) {
       }
       break;
     case Kind::kString: {
+      // Each character becomes its own string value: check what that costs in bytes first.
+      r.CheckListSize(CodePointCount(v.s()), sizeof(std::string) + 32);
       auto l = std::make_shared<List>();
       const std::string& s = v.s();
       size_t pos = 0;
@@ -1599,7 +1601,17 @@ int64_t Length(const Value& v) {
   Fail("object of type '" + TypeName(v) + "' has no len()");
 }
 
-int Compare(const Value& a, const Value& b, bool ci) {
+namespace {
+int CompareAt(const Value& a, const Value& b, bool ci, int depth);
+}
+
+int Compare(const Value& a, const Value& b, bool ci) { return CompareAt(a, b, ci, 0); }
+
+namespace {
+int CompareAt(const Value& a, const Value& b, bool ci, int depth) {
+  if (depth > kMaxJsonDepth) {
+    Fail("value nested more than " + std::to_string(kMaxJsonDepth) + " levels deep; cannot compare it", ErrorKind::kLimit);
+  }
   if (a.is_undefined()) RaiseUndefined(a);
   if (b.is_undefined()) RaiseUndefined(b);
   if (a.is_number() && b.is_number()) {
@@ -1618,13 +1630,14 @@ int Compare(const Value& a, const Value& b, bool ci) {
     const auto& x = a.l().items;
     const auto& y = b.l().items;
     for (size_t n = 0; n < x.size() && n < y.size(); ++n) {
-      if (Equal(x[n], y[n])) continue;
-      return Compare(x[n], y[n], ci);
+      if (Equal(x[n], y[n], depth + 1)) continue;
+      return CompareAt(x[n], y[n], ci, depth + 1);
     }
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }
   Fail("'<' not supported between instances of '" + TypeName(a) + "' and '" + TypeName(b) + "'");
 }
+}  // namespace
 
 bool Contains(const Value& container, const Value& item) {
   switch (container.kind) {

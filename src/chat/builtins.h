@@ -34,7 +34,7 @@ Value Slice(const Value& obj, const Value& start, const Value& stop, const Value
 
 // Materializes an iterable the way Python's iter() walks it: list items, dict keys, string
 // characters; Undefined iterates as empty. Throws TypeError for None and numbers.
-std::shared_ptr<const List> Iterate(const Value& v);
+std::shared_ptr<const List> Iterate(Renderer& r, const Value& v);
 
 // Python's len(); throws for values without one.
 int64_t Length(const Value& v);

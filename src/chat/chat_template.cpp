@@ -155,8 +155,30 @@ ChatTemplateConfig LoadChatTemplateConfig(const std::filesystem::path& dir, std:
                                         "' (available: " + available + ")");
 }
 
+namespace {
+
+// Copying or comparing an nlohmann value recurses once per level: measure the depth first, with
+// an explicit stack, and refuse what no chat needs (the engine's own values stop at the same depth).
+void CheckDepth(const Json& value, const char* what) {
+  std::vector<std::pair<const Json*, int>> todo{{&value, 0}};
+  while (!todo.empty()) {
+    const auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (depth > chat::kMaxJsonDepth) {
+      throw Error(ErrorKind::kLimit, std::string(what) + " nest more than " + std::to_string(chat::kMaxJsonDepth) +
+                                         " levels deep");
+    }
+    if (v->is_structured()) {
+      for (const auto& child : *v) todo.emplace_back(&child, depth + 1);
+    }
+  }
+}
+
+}  // namespace
+
 nlohmann::ordered_json NormalizeMessages(const nlohmann::ordered_json& messages) {
   if (!messages.is_array()) throw Error(ErrorKind::kInvalidArgument, "messages must be a JSON array");
+  CheckDepth(messages, "messages");
   Json out = messages;
   for (size_t n = 0; n < out.size(); ++n) {
     Json& m = out[n];
@@ -193,6 +215,8 @@ std::string ApplyChatTemplate(const ChatTemplate& tmpl, const ChatTemplateConfig
                               const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
                               bool add_generation_prompt, const nlohmann::ordered_json& extra_variables,
                               const TemplateLimits& limits) {
+  CheckDepth(tools, "tools");
+  CheckDepth(extra_variables, "template variables");
   Json vars = Json::object();
   vars["messages"] = NormalizeMessages(messages);
   vars["tools"] = tools;  // transformers passes None when no tools were given, else the list

@@ -10,7 +10,9 @@
 namespace gemma4::chat {
 namespace {
 
-constexpr int kMaxEvalDepth = 3000;
+// Each level is a few frames of Eval/ExecStmt; 1000 levels stay far inside an 8 MiB stack even
+// with AddressSanitizer's larger frames (3000 did not).
+constexpr int kMaxEvalDepth = 1000;
 
 // Clears a scope's variables when the construct that owns it ends, so that macros captured in
 // it (which hold the scope) do not keep a reference cycle alive.
@@ -88,7 +90,7 @@ Renderer::Flow Renderer::ExecStmt(const Stmt& s, const ScopePtr& scope, std::str
           Append(out, v.s());
         } else {
           std::string text;
-          AppendStr(text, v);
+          AppendStr(text, v, limits_.max_output_bytes);
           Append(out, text);
         }
         return Flow::kNormal;
@@ -180,7 +182,7 @@ Renderer::Flow Renderer::ExecStmt(const Stmt& s, const ScopePtr& scope, std::str
 }
 
 void Renderer::ExecFor(const Stmt& s, const ScopePtr& scope, std::string& out, const Value& iterable, int64_t depth0) {
-  std::shared_ptr<const List> items = Iterate(iterable);
+  std::shared_ptr<const List> items = Iterate(*this, iterable);
   auto inner = std::make_shared<Scope>();
   inner->parent = scope;
   ScopeClearer clear(*inner);
@@ -192,9 +194,7 @@ void Renderer::ExecFor(const Stmt& s, const ScopePtr& scope, std::string& out, c
       Assign(s.target, item, *inner, s.offset);
       if (Truthy(Eval(*s.cond, *inner))) kept.push_back(item);
     }
-    auto l = std::make_shared<List>();
-    l->items = std::move(kept);
-    items = std::move(l);
+    items = std::static_pointer_cast<const List>(Value::MakeList(std::move(kept)).ptr);
   }
   if (items->items.empty()) {
     inner->vars.clear();
@@ -228,6 +228,14 @@ void Renderer::Assign(const Target& t, Value v, Scope& scope, size_t offset) {
     if (!ns || ns->kind != Kind::kDict || !ns->d().is_namespace) {
       Fail("cannot assign attribute on non-namespace object");
     }
+    // A namespace that holds itself (directly or through lists and dicts) could never be freed
+    // and would print forever; jinja2 allows it, we refuse it where it is made.
+    uint64_t budget = limits_.max_operations;
+    if (Reaches(v, ns->ptr.get(), budget)) {
+      Fail("cannot store a value that contains namespace '" + t.names[0] + "' in its own attribute '" +
+           t.attribute + "' (a cycle)");
+    }
+    Charge(limits_.max_operations - budget);
     ns->d().Set(t.attribute, std::move(v));
     return;
   }
@@ -235,7 +243,7 @@ void Renderer::Assign(const Target& t, Value v, Scope& scope, size_t offset) {
     scope.Set(t.symbols[0], std::move(v));
     return;
   }
-  std::shared_ptr<const List> parts = Iterate(v);
+  std::shared_ptr<const List> parts = Iterate(*this, v);
   if (parts->items.size() != t.symbols.size()) {
     if (parts->items.size() > t.symbols.size()) {
       Fail("too many values to unpack (expected " + std::to_string(t.symbols.size()) + ")");
@@ -336,7 +344,7 @@ void Renderer::EvalArgs(const Args& a, Scope& scope, CallArgs& out) {
   for (const auto& [k, v] : a.keyword) out.keyword.emplace_back(k, Eval(*v, scope));
   if (a.star) {
     Value v = Eval(*a.star, scope);
-    auto items = Iterate(v);
+    auto items = Iterate(*this, v);
     for (const Value& item : items->items) out.positional.push_back(item);
   }
   if (a.star_star) {
@@ -612,7 +620,7 @@ Value Renderer::BinaryOp(BinOp op, const Value& a, const Value& b) {
       return Value::String(std::move(s));
     }
     if (a.kind == Kind::kList && b.kind == Kind::kList && a.l().is_tuple == b.l().is_tuple) {
-      CheckSize(a.l().items.size() + b.l().items.size());
+      CheckListSize(a.l().items.size() + b.l().items.size());
       Charge(a.l().items.size() + b.l().items.size());
       std::vector<Value> items = a.l().items;
       items.insert(items.end(), b.l().items.begin(), b.l().items.end());
@@ -632,8 +640,10 @@ Value Renderer::BinaryOp(BinOp op, const Value& a, const Value& b) {
       if (unit == 0 || times == 0) {
         return seq->kind == Kind::kString ? Value::String(std::string()) : Value::MakeList({}, seq->l().is_tuple);
       }
-      if (unit && static_cast<uint64_t>(times) > limits_.max_output_bytes / unit) CheckSize(SIZE_MAX);
-      CheckSize(unit * times);
+      // In bytes: a list item is a whole Value, so [0] * N costs N * sizeof(Value), not N.
+      const size_t unit_bytes = seq->kind == Kind::kString ? unit : unit * sizeof(Value);
+      if (static_cast<uint64_t>(times) > limits_.max_output_bytes / unit_bytes) CheckSize(SIZE_MAX);
+      CheckSize(unit_bytes * times);
       Charge(unit * times / 64);
       if (seq->kind == Kind::kString) {
         std::string s;

@@ -62,6 +62,12 @@ class Renderer {
            ErrorKind::kLimit);
     }
   }
+  // Size guard for a list of `items` values, each owning `extra` bytes besides itself.
+  void CheckListSize(size_t items, size_t extra = 0) const {
+    const size_t each = sizeof(Value) + extra;
+    if (items > limits_.max_output_bytes / each) CheckSize(SIZE_MAX);
+    CheckSize(items * each);
+  }
   const Program& program() const { return program_; }
   // Python's a <op> b for arithmetic operators.
   Value BinaryOp(BinOp op, const Value& a, const Value& b);

@@ -16,6 +16,67 @@ namespace gemma4::chat {
 
 namespace {
 constexpr size_t kIndexThreshold = 12;
+
+// Children of a dying list or dict wait here, and the outermost destructor frees them one at a
+// time: freeing a child that is itself a list only adds its children to the queue, so the stack
+// stays flat however deep the value nests. Per thread, because renders run on several threads.
+struct Graveyard {
+  std::vector<std::shared_ptr<const void>> pending;
+  bool draining = false;
+};
+thread_local Graveyard graveyard;
+
+void Bury(Value& v) {
+  if (v.ptr && v.kind != Kind::kString && v.kind != Kind::kUndefined) graveyard.pending.push_back(std::move(v.ptr));
+}
+
+void Drain() {
+  if (graveyard.draining) return;
+  graveyard.draining = true;
+  while (!graveyard.pending.empty()) {
+    std::shared_ptr<const void> next = std::move(graveyard.pending.back());
+    graveyard.pending.pop_back();
+    next.reset();  // may bury more
+  }
+  graveyard.draining = false;
+}
+
+[[noreturn]] void TooDeep(const char* what) {
+  Fail("value nested more than " + std::to_string(kMaxJsonDepth) + " levels deep; cannot " + what + " it", ErrorKind::kLimit);
+}
+}  // namespace
+
+List::~List() {
+  for (auto& v : items) Bury(v);
+  Drain();
+}
+
+Dict::~Dict() {
+  for (auto& kv : items) Bury(kv.second);
+  Drain();
+}
+
+bool Reaches(const Value& v, const void* target, uint64_t& budget) {
+  std::vector<const Value*> todo{&v};
+  std::vector<const void*> seen;
+  while (!todo.empty()) {
+    const Value* cur = todo.back();
+    todo.pop_back();
+    if (cur->kind != Kind::kList && cur->kind != Kind::kDict) continue;
+    const void* obj = cur->ptr.get();
+    if (obj == target) return true;
+    if (!HoldsNamespace(*cur)) continue;  // no namespace inside: no way back to `target`
+    if (std::find(seen.begin(), seen.end(), obj) != seen.end()) continue;
+    if (budget == 0) Fail("value too large to check for cycles", ErrorKind::kLimit);
+    --budget;
+    seen.push_back(obj);
+    if (cur->kind == Kind::kList) {
+      for (const auto& item : cur->l().items) todo.push_back(&item);
+    } else {
+      for (const auto& kv : cur->d().items) todo.push_back(&kv.second);
+    }
+  }
+  return false;
 }
 
 const Value* Dict::Find(std::string_view key) const {
@@ -30,6 +91,7 @@ const Value* Dict::Find(std::string_view key) const {
 }
 
 void Dict::Set(std::string key, Value value) {
+  if (HoldsNamespace(value)) holds_namespace = true;
   if (!index_.empty()) {
     auto it = index_.find(key);
     if (it != index_.end()) {
@@ -382,7 +444,20 @@ void AppendStringRepr(std::string& out, const std::string& s) {
 
 }  // namespace
 
-void AppendRepr(std::string& out, const Value& v) {
+namespace {
+
+void ReprAt(std::string& out, const Value& v, size_t max_bytes, int depth);
+
+void StrAt(std::string& out, const Value& v, size_t max_bytes, int depth);
+
+void CheckPrinted(const std::string& out, size_t max_bytes) {
+  if (out.size() > max_bytes) {
+    Fail("value too large to print (more than " + std::to_string(max_bytes) + " bytes)", ErrorKind::kLimit);
+  }
+}
+
+void ReprAt(std::string& out, const Value& v, size_t max_bytes, int depth) {
+  if (depth > kMaxJsonDepth) TooDeep("print");
   switch (v.kind) {
     case Kind::kString:
       AppendStringRepr(out, v.s());
@@ -395,7 +470,8 @@ void AppendRepr(std::string& out, const Value& v) {
       out.push_back(l.is_tuple ? '(' : '[');
       for (size_t n = 0; n < l.items.size(); ++n) {
         if (n) out += ", ";
-        AppendRepr(out, l.items[n]);
+        ReprAt(out, l.items[n], max_bytes, depth + 1);
+        CheckPrinted(out, max_bytes);
       }
       if (l.is_tuple && l.items.size() == 1) out.push_back(',');
       out.push_back(l.is_tuple ? ')' : ']');
@@ -411,18 +487,19 @@ void AppendRepr(std::string& out, const Value& v) {
         first = false;
         AppendStringRepr(out, k);
         out += ": ";
-        AppendRepr(out, val);
+        ReprAt(out, val, max_bytes, depth + 1);
+        CheckPrinted(out, max_bytes);
       }
       out.push_back('}');
       if (d.is_namespace) out.push_back('>');
       return;
     }
     default:
-      AppendStr(out, v);
+      StrAt(out, v, max_bytes, depth);
   }
 }
 
-void AppendStr(std::string& out, const Value& v) {
+void StrAt(std::string& out, const Value& v, size_t max_bytes, int depth) {
   switch (v.kind) {
     case Kind::kUndefined:
       return;
@@ -446,7 +523,7 @@ void AppendStr(std::string& out, const Value& v) {
       return;
     case Kind::kList:
     case Kind::kDict:
-      AppendRepr(out, v);
+      ReprAt(out, v, max_bytes, depth);
       return;
     case Kind::kCallable:
       out += "<function ";
@@ -457,6 +534,18 @@ void AppendStr(std::string& out, const Value& v) {
       out += "<LoopContext>";
       return;
   }
+}
+
+}  // namespace
+
+void AppendRepr(std::string& out, const Value& v, size_t max_bytes) {
+  ReprAt(out, v, max_bytes, 0);
+  CheckPrinted(out, max_bytes);
+}
+
+void AppendStr(std::string& out, const Value& v, size_t max_bytes) {
+  StrAt(out, v, max_bytes, 0);
+  CheckPrinted(out, max_bytes);
 }
 
 std::string Str(const Value& v) {
@@ -499,8 +588,9 @@ std::string TypeDescription(const Value& v) {
 
 // ---- JSON ---------------------------------------------------------------------------------
 
-Value FromJson(const nlohmann::ordered_json& j) {
+Value FromJson(const nlohmann::ordered_json& j, int depth) {
   using T = nlohmann::ordered_json::value_t;
+  if (depth > kMaxJsonDepth) TooDeep("bind");
   switch (j.type()) {
     case T::null:
       return Value::None();
@@ -520,12 +610,12 @@ Value FromJson(const nlohmann::ordered_json& j) {
     case T::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(FromJson(e));
+      for (const auto& e : j) items.push_back(FromJson(e, depth + 1));
       return Value::MakeList(std::move(items));
     }
     case T::object: {
       auto d = std::make_shared<Dict>();
-      for (auto it = j.begin(); it != j.end(); ++it) d->Set(it.key(), FromJson(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) d->Set(it.key(), FromJson(it.value(), depth + 1));
       return Value::MakeDict(std::move(d));
     }
     default:
@@ -601,10 +691,7 @@ void NewlineIndent(std::string& out, const JsonOptions& o, int level) {
 }  // namespace
 
 bool DumpJson(std::string& out, const Value& v, const JsonOptions& o, std::string* error, int depth) {
-  if (depth > kMaxJsonDepth) {
-    *error = "maximum recursion depth exceeded while encoding a JSON object";
-    return false;
-  }
+  if (depth > kMaxJsonDepth) TooDeep("serialise");
   switch (v.kind) {
     case Kind::kNone:
       out += "null";
@@ -638,6 +725,7 @@ bool DumpJson(std::string& out, const Value& v, const JsonOptions& o, std::strin
         if (n) out += o.item_separator;
         if (o.has_indent) NewlineIndent(out, o, depth + 1);
         if (!DumpJson(out, items[n], o, error, depth + 1)) return false;
+        CheckPrinted(out, kMaxPrintBytes);
       }
       if (o.has_indent) NewlineIndent(out, o, depth);
       out.push_back(']');
@@ -663,6 +751,7 @@ bool DumpJson(std::string& out, const Value& v, const JsonOptions& o, std::strin
         DumpJsonString(out, entries[n]->first, o.ensure_ascii);
         out += o.key_separator;
         if (!DumpJson(out, entries[n]->second, o, error, depth + 1)) return false;
+        CheckPrinted(out, kMaxPrintBytes);
       }
       if (o.has_indent) NewlineIndent(out, o, depth);
       out.push_back('}');
@@ -677,7 +766,8 @@ bool DumpJson(std::string& out, const Value& v, const JsonOptions& o, std::strin
 
 // ---- equality -----------------------------------------------------------------------------
 
-bool Equal(const Value& a, const Value& b) {
+bool Equal(const Value& a, const Value& b, int depth) {
+  if (depth > kMaxJsonDepth) TooDeep("compare");
   if (a.is_number() && b.is_number()) {
     if (a.kind == Kind::kFloat || b.kind == Kind::kFloat) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -694,7 +784,7 @@ bool Equal(const Value& a, const Value& b) {
       const List& y = b.l();
       if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
       for (size_t n = 0; n < x.items.size(); ++n) {
-        if (!Equal(x.items[n], y.items[n])) return false;
+        if (!Equal(x.items[n], y.items[n], depth + 1)) return false;
       }
       return true;
     }
@@ -705,7 +795,7 @@ bool Equal(const Value& a, const Value& b) {
       if (x.items.size() != y.items.size()) return false;
       for (const auto& [k, v] : x.items) {
         const Value* o = y.Find(k);
-        if (!o || !Equal(v, *o)) return false;
+        if (!o || !Equal(v, *o, depth + 1)) return false;
       }
       return true;
     }

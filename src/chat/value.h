@@ -128,15 +128,31 @@ struct Value {
   const std::string* undefined_hint() const { return static_cast<const std::string*>(ptr.get()); }
 };
 
+// Lists and dicts free their children without recursing (see ~List in value.cpp): a template
+// can build a chain of 100000 nested values in a loop, deeper than any stack.
 struct List {
   std::vector<Value> items;
   bool is_tuple = false;
+  // Some item is, or holds, a namespace: only such values can close a cycle (Reaches skips the
+  // rest). Set by Value::MakeList; a List built by hand must hold no namespace.
+  bool holds_namespace = false;
+
+  List() = default;
+  List(const List&) = default;
+  List& operator=(const List&) = default;
+  ~List();
 };
 
 // Insertion-ordered mapping with string keys (JSON objects and namespace attributes).
 struct Dict {
   std::vector<std::pair<std::string, Value>> items;
   bool is_namespace = false;
+  bool holds_namespace = false;  // some value is, or holds, a namespace (kept by Set)
+
+  Dict() = default;
+  Dict(const Dict&) = default;
+  Dict& operator=(const Dict&) = default;
+  ~Dict();
 
   const Value* Find(std::string_view key) const;
   void Set(std::string key, Value value);
@@ -145,10 +161,23 @@ struct Dict {
   std::unordered_map<std::string, size_t> index_;  // built once the dict grows past a few keys
 };
 
+// True when `v` is a namespace or a list/dict that holds one.
+inline bool HoldsNamespace(const Value& v) {
+  if (v.kind == Kind::kDict) return v.d().is_namespace || v.d().holds_namespace;
+  if (v.kind == Kind::kList) return v.l().holds_namespace;
+  return false;
+}
+
 inline Value Value::MakeList(std::vector<Value> items, bool tuple) {
   auto l = std::make_shared<List>();
   l->items = std::move(items);
   l->is_tuple = tuple;
+  for (const auto& item : l->items) {
+    if (HoldsNamespace(item)) {
+      l->holds_namespace = true;
+      break;
+    }
+  }
   Value v;
   v.kind = Kind::kList;
   v.ptr = std::move(l);
@@ -159,11 +188,22 @@ inline Value Value::MakeList(std::vector<Value> items, bool tuple) {
 
 // Python's truth value.
 bool Truthy(const Value& v);
-// Python str(): what `{{ v }}` prints. Undefined prints as "".
-void AppendStr(std::string& out, const Value& v);
+// Bounds of every walk over a value's children (printing, comparing, serialising, converting):
+// deeper nesting, or more bytes of output, is Error(kLimit) instead of a stack overflow or an
+// unbounded allocation. Renders pass their own TemplateLimits::max_output_bytes.
+inline constexpr size_t kMaxPrintBytes = 64u << 20;
+
+// Python str(): what `{{ v }}` prints. Undefined prints as "". Fails (kLimit) when `out` would
+// grow past `max_bytes` or the value nests deeper than kMaxJsonDepth.
+void AppendStr(std::string& out, const Value& v, size_t max_bytes = kMaxPrintBytes);
 std::string Str(const Value& v);
 // Python repr(), used for items inside printed lists and dicts.
-void AppendRepr(std::string& out, const Value& v);
+void AppendRepr(std::string& out, const Value& v, size_t max_bytes = kMaxPrintBytes);
+
+// True when `target` (a list or dict object) can be reached from `v` through list items and dict
+// values: storing `v` in `target` would make a cycle. Walks iteratively; `budget` counts the
+// containers visited and is decremented (Error(kLimit) when it runs out).
+bool Reaches(const Value& v, const void* target, uint64_t& budget);
 // Python float repr: shortest round trip, "1.0", "1e+16", "1.5e-07", "inf", "nan".
 std::string FloatRepr(double d);
 // jinja2's description of a value's type in messages: "dict object", "None", "str object".
@@ -171,7 +211,8 @@ std::string TypeDescription(const Value& v);
 // Python type name for TypeError messages: "int", "str", "NoneType".
 std::string TypeName(const Value& v);
 
-Value FromJson(const nlohmann::ordered_json& j);
+// JSON -> values; nesting deeper than kMaxJsonDepth is Error(kLimit).
+Value FromJson(const nlohmann::ordered_json& j, int depth = 0);
 
 struct JsonOptions {
   bool ensure_ascii = false;
@@ -185,8 +226,9 @@ struct JsonOptions {
 // Returns false and sets *error when a value is not serializable.
 bool DumpJson(std::string& out, const Value& v, const JsonOptions& options, std::string* error, int depth = 0);
 
-// Python value equality (1 == 1.0 == True, [1] != (1,), dict order-insensitive).
-bool Equal(const Value& a, const Value& b);
+// Python value equality (1 == 1.0 == True, [1] != (1,), dict order-insensitive). Nesting deeper
+// than kMaxJsonDepth is Error(kLimit).
+bool Equal(const Value& a, const Value& b, int depth = 0);
 
 // ---- UTF-8 / Python str helpers ---------------------------------------------------------
 

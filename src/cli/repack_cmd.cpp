@@ -59,7 +59,7 @@ void Setup(CLI::App& app) {
   app.add_option("--dtype", f->dtype, "ONNX variant to keep")
       ->check(CLI::IsMember({"q4", "q4f16", "fp16", "fp32", "quantized", "uint8", "int8", "bnb4"}))
       ->capture_default_str();
-  app.add_flag("--link", f->link, "Share data with SRC: reflinks where the filesystem can, else hard links");
+  app.add_flag("--link", f->link, "Share data with SRC: reflinks where the filesystem can, else hard links (hub cache blobs are copied)");
   app.add_flag("--force", f->force, "Replace an existing DST (atomically, once the new package is ready)");
   app.add_flag("--no-load", f->no_load, "Skip the ONNX Runtime load check (the package checks still run)");
   app.add_flag("-q,--quiet", f->quiet, "No progress bar or file list");

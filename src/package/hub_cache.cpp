@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "gemma4/error.h"
+#include "package/hub_answers.h"
 
 namespace gemma4 {
 namespace fs = std::filesystem;
@@ -42,11 +43,14 @@ bool LooksLikeRepoId(const std::string& spec) {
 std::optional<fs::path> FindCachedSnapshot(const std::string& repo, const std::string& revision) {
   auto slash = repo.find('/');
   if (slash == std::string::npos) return std::nullopt;
+  // The revision and the commit its ref names become paths under the repo folder: both must stay
+  // there ("@/etc" or a ref file holding "../../x" must not select another directory).
+  if (hub::RevisionProblem(revision)) return std::nullopt;
   const fs::path root = HubCacheDir() / ("models--" + repo.substr(0, slash) + "--" + repo.substr(slash + 1));
   std::string commit = revision;
   std::ifstream ref(root / "refs" / revision);
   if (ref) std::getline(ref, commit);
-  if (commit.empty() || commit.find("..") != std::string::npos) return std::nullopt;
+  if (hub::RevisionProblem(commit)) return std::nullopt;
   const fs::path snapshot = root / "snapshots" / commit;
   std::error_code ec;
   if (fs::is_directory(snapshot, ec)) return snapshot;

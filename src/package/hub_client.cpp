@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,7 @@
 #include "gemma4/log.h"
 #include "gemma4/package.h"
 #include "package/digest.h"
+#include "package/hub_answers.h"
 #include "package/http_client.h"
 #include "package/onnx_proto.h"
 
@@ -85,9 +87,12 @@ RepoRef ParseSpec(const std::string& spec) {
            std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
   };
   if (slash == std::string::npos || !valid_part(std::string_view(ref.repo).substr(0, slash)) ||
-      !valid_part(std::string_view(ref.repo).substr(slash + 1)) || ref.revision.empty() ||
-      ref.revision.find("..") != std::string::npos) {
+      !valid_part(std::string_view(ref.repo).substr(slash + 1))) {
     throw Error(ErrorKind::kInvalidArgument, "'" + spec + "' is not a repo id (expected owner/name or owner/name@revision)");
+  }
+  // The revision names a file under refs/: it must stay there.
+  if (auto problem = hub::RevisionProblem(ref.revision)) {
+    throw Error(ErrorKind::kInvalidArgument, "'" + spec + "': '" + ref.revision + "' is not a revision (" + *problem + ")");
   }
   return ref;
 }
@@ -99,13 +104,18 @@ fs::path RepoFolderName(const std::string& repo) {
 
 bool IsCommitHash(const std::string& s) { return digest::IsHex(s, 40); }
 
-std::string NormalizeEtag(std::string etag) {
-  if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  return etag;
+// fsync of a file or directory, so a rename that publishes it survives a crash.
+void SyncPath(const fs::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::kRuntime, path.string() + ": cannot open to sync (" + std::strerror(errno) + ")");
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(ErrorKind::kRuntime, path.string() + ": fsync failed (" + std::strerror(err) + ")");
 }
 
-// Writes `content` to `path` through a temporary file and a rename, so readers never see half of it.
+// Writes `content` to `path` through a temporary file, an fsync and a rename, so readers never
+// see half of it and a crash leaves the old file or the new one.
 void AtomicWrite(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
                        std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
@@ -114,9 +124,11 @@ void AtomicWrite(const fs::path& path, const std::string& content) {
     out << content;
     if (!out.flush()) throw Error(ErrorKind::kRuntime, tmp.string() + ": write failed");
   }
+  SyncPath(tmp, false);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) throw Error(ErrorKind::kRuntime, "cannot write " + path.string() + " (" + ec.message() + ")");
+  SyncPath(path.parent_path(), true);
 }
 
 // snapshots/<commit>/<path> -> ../../blobs/<hash> (relative, as huggingface_hub makes it).
@@ -161,12 +173,7 @@ class BlobLock {
   int fd_ = -1;
 };
 
-// One file of the repo as the listing describes it.
-struct RemoteFile {
-  std::string path;
-  uint64_t size = 0;
-  std::string hash;  // lfs.sha256, else the git blob id
-};
+using hub::RemoteFile;
 
 // Serialises progress reports and throttles byte events to ~10 a second.
 class ProgressHub {
@@ -247,30 +254,8 @@ class HubClient {
     req.headers = Headers(url);
     const http::Response r = PerformOrThrow(req, "the file list");
     if (r.status != 200) throw HttpError(r, url, "");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(r.body);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::kCorrupt, url + ": the hub's answer is not JSON (" + e.what() + ")");
-    }
-    if (!j.is_object() || !j.contains("sha") || !j["sha"].is_string() || !j.contains("siblings") || !j["siblings"].is_array()) {
-      throw Error(ErrorKind::kCorrupt, url + ": the hub's answer lacks \"sha\" or \"siblings\"");
-    }
-    std::vector<RemoteFile> files;
-    for (const auto& s : j["siblings"]) {
-      if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) continue;
-      RemoteFile f;
-      f.path = s["rfilename"].get<std::string>();
-      if (s.contains("lfs") && s["lfs"].is_object()) {
-        f.hash = s["lfs"].value("sha256", "");
-        f.size = s["lfs"].value("size", uint64_t{0});
-      } else {
-        f.hash = s.value("blobId", "");
-        f.size = s.value("size", uint64_t{0});
-      }
-      files.push_back(std::move(f));
-    }
-    return {j["sha"].get<std::string>(), std::move(files)};
+    hub::Listing listing = hub::ParseListing(r.body, url);
+    return {std::move(listing.commit), std::move(listing.files)};
   }
 
   struct Metadata {
@@ -283,7 +268,10 @@ class HubClient {
 
   // HEAD /{repo}/resolve/{commit}/{path}: relative redirects (renamed repos) followed, an absolute
   // one (the LFS CDN) kept as the download URL, as huggingface_hub's get_hf_file_metadata does.
-  Metadata Head(const std::string& commit, const std::string& path) {
+  // Every value that names a file or sizes a download is checked here: the ETag must be the hash
+  // this kind of file is named by, the size a plain decimal, a redirect http(s) only.
+  Metadata Head(const std::string& commit, const RemoteFile& file) {
+    const std::string& path = file.path;
     std::string url = endpoint_ + "/" + ref_.repo + "/resolve/" + http::Escape(commit, false) + "/" + http::Escape(path, true);
     for (int hop = 0; hop < 5; ++hop) {
       http::Request req;
@@ -293,19 +281,41 @@ class HubClient {
       req.headers.push_back("Accept-Encoding: identity");
       const http::Response r = PerformOrThrow(req, path);
       const std::string location = r.Header("location");
-      if (r.status >= 300 && r.status < 400 && !location.empty() && location.front() == '/') {
+      const bool redirect = r.status >= 300 && r.status < 400 && !location.empty();
+      if (redirect && !hub::RedirectAllowed(location)) {
+        throw Error(ErrorKind::kCorrupt, url + ": the hub redirects " + path + " to '" + location +
+                                             "' (Location header), which is not an http(s) URL or a path on the hub");
+      }
+      if (redirect && location.front() == '/') {
         url = http::Origin(url) + location;
         continue;
       }
       if (r.status >= 400 || r.status < 200) throw HttpError(r, url, path);
       Metadata m;
       m.commit = r.Header("x-repo-commit");
-      m.etag = NormalizeEtag(!r.Header("x-linked-etag").empty() ? r.Header("x-linked-etag") : r.Header("etag"));
-      const std::string size = !r.Header("x-linked-size").empty() ? r.Header("x-linked-size") : r.Header("content-length");
-      m.size = size.empty() ? 0 : std::stoull(size);
-      m.redirected = r.status >= 300 && !location.empty();
+      const char* etag_header = !r.Header("x-linked-etag").empty() ? "x-linked-etag" : "etag";
+      const std::string etag = r.Header(etag_header);
+      if (etag.empty()) throw Error(ErrorKind::kCorrupt, url + ": the hub sent no ETag, so the download cannot be checked");
+      const auto hash = hub::BlobHashFromEtag(etag, file.lfs);
+      if (!hash) {
+        throw Error(ErrorKind::kCorrupt, url + ": the hub's " + etag_header + " header for " + path + " is '" + etag +
+                                             "', not the " + (file.lfs ? "sha256 (64 hex digits)" : "git sha1 (40 hex digits)") +
+                                             " the blob is named and checked by");
+      }
+      if (!file.hash.empty() && *hash != file.hash) {
+        throw Error(ErrorKind::kCorrupt, url + ": the hub's " + etag_header + " header for " + path + " is " + *hash +
+                                             " but its file list says " + file.hash);
+      }
+      m.etag = *hash;
+      const char* size_header = !r.Header("x-linked-size").empty() ? "x-linked-size" : "content-length";
+      const auto size = hub::ParseDecimal(r.Header(size_header));
+      if (!size) {
+        throw Error(ErrorKind::kCorrupt, url + ": the hub's " + size_header + " header for " + path + " is '" +
+                                             r.Header(size_header) + "', not a size in bytes");
+      }
+      m.size = *size;
+      m.redirected = redirect;
       m.download_url = m.redirected ? location : url;
-      if (m.etag.empty()) throw Error(ErrorKind::kCorrupt, url + ": the hub sent no ETag, so the download cannot be checked");
       return m;
     }
     throw Error(ErrorKind::kRuntime, url + ": too many redirects");
@@ -377,7 +387,7 @@ class HubClient {
   // Downloads `path` (if its blob is not already there) and links it into the snapshot.
   // Returns the bytes fetched over the network.
   uint64_t Fetch(const fs::path& repo_dir, const std::string& commit, const RemoteFile& file, ProgressHub& progress) {
-    const Metadata meta = Head(commit, file.path);
+    const Metadata meta = Head(commit, file);
     if (!meta.commit.empty() && meta.commit != commit) {
       Log(LogLevel::kWarn, file.path + ": the hub resolved it at commit " + meta.commit + ", not " + commit);
     }
@@ -386,11 +396,18 @@ class HubClient {
     std::error_code ec;
     fs::create_directories(blob.parent_path(), ec);
     uint64_t fetched = 0;
-    if (!(fs::is_regular_file(blob, ec) && fs::file_size(blob, ec) == meta.size)) {
-      BlobLock lock(options_.cache_dir / ".locks" / repo_dir.filename() / (meta.etag + ".lock"));
-      if (!(fs::is_regular_file(blob, ec) && fs::file_size(blob, ec) == meta.size)) {
-        fetched = Download(file.path, meta, blob, progress);
+    // A blob already there is trusted only once its bytes hash to its name: a file of the right
+    // size may still be another tool's half-written copy, or edited in place through a link.
+    BlobLock lock(options_.cache_dir / ".locks" / repo_dir.filename() / (meta.etag + ".lock"));
+    if (fs::is_regular_file(blob, ec) && fs::file_size(blob, ec) == meta.size &&
+        HashBlob(blob, file.lfs, meta.size) == meta.etag) {
+      // verified: nothing to fetch
+    } else {
+      if (fs::exists(blob, ec)) {
+        Log(LogLevel::kWarn, blob.string() + ": the cached blob of " + file.path + " does not match its hash; downloading it again");
+        fs::remove(blob, ec);
       }
+      fetched = Download(file.path, meta, blob, progress, file.lfs);
     }
     if (fetched == 0) progress.Event(PullProgress::Event::kCached, file.path, meta.size, meta.size, 0, 0);
     LinkIntoSnapshot(link, blob);
@@ -398,10 +415,8 @@ class HubClient {
   }
 
  private:
-  uint64_t Download(const std::string& path, const Metadata& meta, const fs::path& blob, ProgressHub& progress) {
+  uint64_t Download(const std::string& path, const Metadata& meta, const fs::path& blob, ProgressHub& progress, bool sha256) {
     const fs::path partial = blob.string() + ".incomplete";
-    const bool sha256 = digest::IsHex(meta.etag, 64);
-    const bool git_sha1 = digest::IsHex(meta.etag, 40);
     std::error_code ec;
     uint64_t fetched = 0;
     for (int attempt = 0;; ++attempt) {
@@ -448,6 +463,7 @@ class HubClient {
         return !progress.cancelled();
       };
       const http::Response r = http::Perform(req);
+      if (write_error.empty() && ::fsync(fd) != 0) write_error = std::string("fsync: ") + std::strerror(errno);
       ::close(fd);
       if (!write_error.empty()) throw Error(ErrorKind::kRuntime, partial.string() + ": write failed (" + write_error + ")");
       if (progress.cancelled()) throw Error(ErrorKind::kCancelled, "pull stopped while downloading " + path);
@@ -487,19 +503,16 @@ class HubClient {
       throw Error(ErrorKind::kCorrupt, path + ": downloaded " + std::to_string(size) + " bytes, the hub announced " +
                                            std::to_string(meta.size) + "; the partial file was removed, run the pull again");
     }
-    if (sha256 || git_sha1) {
-      const std::string actual = HashBlob(partial, sha256, meta.size);
-      if (actual != meta.etag) {
-        fs::remove(partial, ec);
-        throw Error(ErrorKind::kCorrupt, path + ": corrupted download: its " + (sha256 ? "sha256" : "git sha1") + " is " +
-                                             actual + " but the hub announced " + meta.etag +
-                                             "; the bad file was removed, run the pull again");
-      }
-    } else {
-      Log(LogLevel::kDebug, path + ": ETag '" + meta.etag + "' is not a hash; download not checked");
+    const std::string actual = HashBlob(partial, sha256, meta.size);
+    if (actual != meta.etag) {
+      fs::remove(partial, ec);
+      throw Error(ErrorKind::kCorrupt, path + ": corrupted download: its " + (sha256 ? "sha256" : "git sha1") + " is " +
+                                           actual + " but the hub announced " + meta.etag +
+                                           "; the bad file was removed, run the pull again");
     }
     fs::rename(partial, blob, ec);
     if (ec) throw Error(ErrorKind::kRuntime, "cannot move " + partial.string() + " to " + blob.string() + " (" + ec.message() + ")");
+    SyncPath(blob.parent_path(), true);
     progress.Event(PullProgress::Event::kFileDone, path, meta.size, meta.size, 0, 0);
     return std::max<uint64_t>(fetched, 1);
   }
@@ -577,7 +590,8 @@ std::vector<std::string> MatchGlobs(const std::vector<std::string>& names, const
   std::vector<std::string> out;
   for (const auto& n : names) {
     for (const auto& g : globs) {
-      if (::fnmatch(g.c_str(), n.c_str(), 0) == 0) {
+      // FNM_PATHNAME: '*' stays within one directory, so "*.json" cannot pick "onnx/x.json".
+      if (::fnmatch(g.c_str(), n.c_str(), FNM_PATHNAME) == 0) {
         out.push_back(n);
         break;
       }
@@ -703,7 +717,10 @@ PullResult Pull(const std::string& spec, const PullOptions& options_in) {
 
   HubClient client(options, ref);
   ProgressHub progress(options.progress);
-  auto [commit, listing] = client.List();
+  // Not a structured binding: clang 14 (the sanitizer and fuzz builds) cannot capture one in a lambda.
+  std::string commit;
+  std::vector<RemoteFile> listing;
+  std::tie(commit, listing) = client.List();
   if (!IsCommitHash(commit)) throw Error(ErrorKind::kCorrupt, "the hub gave '" + commit + "' as the commit of " + spec);
   result.commit = commit;
   result.snapshot = repo_dir / "snapshots" / commit;

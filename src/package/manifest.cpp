@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -185,6 +186,21 @@ VerifyResult VerifyPackage(const fs::path& dir, const VerifyProgressFn& progress
     }
     result.files_checked++;
     result.bytes_checked += size;
+  }
+  // A file the manifest does not list is as much a change as an edited one: an added
+  // chat_template.jinja, for one, takes precedence over the template in tokenizer_config.json.
+  if (result.basis == VerifyBasis::kManifest) {
+    std::set<std::string> listed{std::string(kManifestFileName)};
+    for (const auto& c : checks) listed.insert(c.rel);
+    std::vector<std::string> extra;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
+      const std::string rel = Relative(it->path(), dir);
+      if (!listed.count(rel)) extra.push_back(rel + ": not listed in manifest.json (added after the package was made)");
+    }
+    if (ec) result.problems.push_back(dir.string() + ": cannot list the package (" + ec.message() + ")");
+    std::sort(extra.begin(), extra.end());
+    result.problems.insert(result.problems.end(), extra.begin(), extra.end());
   }
   return result;
 }

@@ -2,6 +2,8 @@
 // (ModelProto.graph = 7, GraphProto.node = 1 / initializer = 5 / input = 11 / output = 12, ...).
 #include "package/onnx_proto.h"
 
+#include <charconv>
+
 #include <algorithm>
 #include <set>
 #include <string_view>
@@ -75,6 +77,25 @@ ValueInfo ReadValueInfo(Reader r) {
   return info;
 }
 
+// a * b, or a WireError at `offset` when the product does not fit 64 bits (a hostile dims list
+// would otherwise wrap to a small byte count that passes the truncation checks).
+uint64_t CheckedMul(uint64_t a, uint64_t b, size_t offset, const char* what) {
+  uint64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) throw WireError{offset, std::string(what) + " overflows 64 bits"};
+  return out;
+}
+
+// external_data values are decimal strings: digits only (std::stoull would take "-1" as 2^64-1
+// and "12abc" as 12).
+uint64_t ParseExternalNumber(const std::string& key, const std::string& value, size_t offset) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || value[0] == '-' || value[0] == '+' || ec != std::errc() || end != value.data() + value.size()) {
+    throw WireError{offset, "external_data '" + key + "' is not a number: '" + value + "'"};
+  }
+  return v;
+}
+
 struct Walker {
   ModelSummary& out;
   std::set<std::string> ops;
@@ -92,9 +113,12 @@ struct Walker {
       if (f == 1) {  // dims, packed or not
         if (w == 2) {
           Reader packed = r.Sub();
-          while (!packed.done()) count_dims *= packed.Varint(), any_dims = true;
+          while (!packed.done()) {
+            count_dims = CheckedMul(count_dims, packed.Varint(), packed.offset(), "the product of the tensor's dims");
+            any_dims = true;
+          }
         } else {
-          count_dims *= r.Varint();
+          count_dims = CheckedMul(count_dims, r.Varint(), r.offset(), "the product of the tensor's dims");
           any_dims = true;
         }
       } else if (f == 2 && w == 0) {
@@ -113,13 +137,9 @@ struct Walker {
           else if (f == 2 && w == 2) value = std::string(kv.Bytes());
           else kv.Skip(w);
         }
-        try {
-          if (key == "location") ref.location = value;
-          else if (key == "offset") ref.offset = std::stoull(value);
-          else if (key == "length") ref.length = std::stoull(value);
-        } catch (const std::exception&) {
-          throw WireError{kv.offset(), "external_data '" + key + "' is not a number: '" + value + "'"};
-        }
+        if (key == "location") ref.location = value;
+        else if (key == "offset") ref.offset = ParseExternalNumber(key, value, kv.offset());
+        else if (key == "length") ref.length = ParseExternalNumber(key, value, kv.offset());
       } else if (f == 14 && w == 0) {
         external = r.Varint() == 1;
       } else {
@@ -129,7 +149,11 @@ struct Walker {
     out.initializer_count++;
     if (external) {
       ref.tensor = name;
-      if (ref.length == 0 && any_dims) ref.length = count_dims * ElementSize(data_type);
+      if (ref.length == 0 && any_dims) ref.length = CheckedMul(count_dims, ElementSize(data_type), r.offset(), "the tensor's byte size");
+      uint64_t end = 0;
+      if (__builtin_add_overflow(ref.offset, ref.length, &end)) {
+        throw WireError{r.offset(), "external data of '" + name + "': offset + length overflows 64 bits"};
+      }
       out.external.push_back(std::move(ref));
     } else {
       out.inline_bytes += inline_bytes;
@@ -180,12 +204,17 @@ struct Walker {
 
 ModelSummary ReadModelSummary(const std::filesystem::path& path) {
   MappedFile file(path);
-  if (file.size() == 0) throw Error(ErrorKind::kCorrupt, path.string() + ": empty file, not an ONNX model");
+  return ParseModelSummary({file.data(), file.size()}, path.string());
+}
+
+ModelSummary ParseModelSummary(std::span<const uint8_t> bytes, const std::string& name) {
+  const std::string path = name;
+  if (bytes.empty()) throw Error(ErrorKind::kCorrupt, path + ": empty file, not an ONNX model");
   ModelSummary summary;
   Walker walker{summary, {}};
   bool saw_graph = false;
   try {
-    Reader model{file.data(), file.data() + file.size(), file.data()};
+    Reader model{bytes.data(), bytes.data() + bytes.size(), bytes.data()};
     uint32_t f, w;
     while (model.Tag(f, w)) {
       if (f == 7 && w == 2) {
@@ -196,10 +225,9 @@ ModelSummary ReadModelSummary(const std::filesystem::path& path) {
       }
     }
   } catch (const WireError& e) {
-    throw Error(ErrorKind::kCorrupt, path.string() + ": not a valid ONNX model (byte " + std::to_string(e.offset) +
-                                         ": " + e.what + ")");
+    throw Error(ErrorKind::kCorrupt, path + ": not a valid ONNX model (byte " + std::to_string(e.offset) + ": " + e.what + ")");
   }
-  if (!saw_graph) throw Error(ErrorKind::kCorrupt, path.string() + ": not a valid ONNX model (no graph)");
+  if (!saw_graph) throw Error(ErrorKind::kCorrupt, path + ": not a valid ONNX model (no graph)");
   summary.op_types.assign(walker.ops.begin(), walker.ops.end());
   return summary;
 }

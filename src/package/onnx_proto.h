@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct ModelSummary {
 // Parses `path`. Throws gemma4::Error(kCorrupt) naming the file and byte offset when the
 // protobuf is truncated or malformed, kNotFound when the file is missing.
 ModelSummary ReadModelSummary(const std::filesystem::path& path);
+// The same walk over bytes in memory; `name` stands for the file in messages.
+ModelSummary ParseModelSummary(std::span<const uint8_t> bytes, const std::string& name);
 
 // Human name of an ONNX element type ("float32", "float16", "int64", ...).
 const char* ElementTypeName(int32_t elem_type);

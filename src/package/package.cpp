@@ -73,8 +73,14 @@ GraphFiles CheckGraph(const fs::path& onnx_path) {
     auto& f = files[ref.location];
     f.location = ref.location;
     f.path = dir / rel;
-    f.required_bytes = std::max(f.required_bytes, ref.offset + ref.length);
-    g.external_weight_bytes += ref.length;
+    uint64_t end = 0;
+    if (__builtin_add_overflow(ref.offset, ref.length, &end) ||
+        __builtin_add_overflow(g.external_weight_bytes, ref.length, &g.external_weight_bytes)) {
+      throw Error(ErrorKind::kCorrupt, onnx_path.string() + ": tensor '" + ref.tensor + "': external data offset " +
+                                           std::to_string(ref.offset) + " + length " + std::to_string(ref.length) +
+                                           " overflows 64 bits");
+    }
+    f.required_bytes = std::max(f.required_bytes, end);
   }
   for (auto& [location, f] : files) {
     if (!fs::is_regular_file(f.path, ec)) {

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "gemma4/error.h"
+#include "gemma4/hub_cache.h"
 #include "gemma4/log.h"
 #include "gemma4/package.h"
 #include "package/digest.h"
@@ -91,9 +92,60 @@ void RemoveStaleTemps(const fs::path& parent, const std::string& dst_name) {
   }
 }
 
+// `path` made absolute with every symlink it can resolve resolved (it need not exist).
+fs::path RealPath(const fs::path& path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  return ec ? fs::absolute(path).lexically_normal() : p;
+}
+
+// True when `inner` is `outer` or lies somewhere below it (both real paths).
+bool IsWithin(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+    if (o->empty() && std::next(o) == outer.end()) break;  // "dir/" ends with an empty component
+    if (i == inner.end() || *i != *o) return false;
+  }
+  return true;
+}
+
+// True when the real file `path` is a blob of a Hugging Face cache: models--*/blobs/<hash>, or
+// anything under this machine's cache folder. Such bytes are shared by every snapshot (and by
+// huggingface_hub), so DST must never share an inode with them.
+bool IsHubCacheBlob(const fs::path& path, const fs::path& cache) {
+  if (IsWithin(path, cache)) return true;
+  const fs::path dir = path.parent_path();
+  return dir.filename() == "blobs" && dir.parent_path().filename().string().rfind("models--", 0) == 0;
+}
+
+// What `--force` may remove: an empty directory, or a package whose every file its manifest.json
+// lists (what a repack wrote). Anything else in DST is someone's data: refuse, naming it.
+void CheckReplaceable(const fs::path& dst) {
+  std::error_code ec;
+  if (fs::is_empty(dst, ec)) return;
+  if (!fs::exists(dst / kManifestFileName, ec)) {
+    throw Error(ErrorKind::kInvalidArgument, dst.string() + ": exists and has no " + std::string(kManifestFileName) +
+                                                 ", so it is not a package a repack wrote; --force replaces only those "
+                                                 "(remove it yourself, or pick another DST)");
+  }
+  const Manifest old = ReadManifest(dst);
+  std::set<std::string> listed{std::string(kManifestFileName)};
+  for (const auto& f : old.files) listed.insert(f.path);
+  for (auto it = fs::recursive_directory_iterator(dst, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
+    const std::string rel = it->path().lexically_relative(dst).generic_string();
+    if (!listed.count(rel)) {
+      throw Error(ErrorKind::kInvalidArgument, dst.string() + ": holds '" + rel + "', which its " +
+                                                   std::string(kManifestFileName) + " does not list; --force would delete it "
+                                                   "(move it away, or pick another DST)");
+    }
+  }
+  if (ec) throw Error(ErrorKind::kRuntime, dst.string() + ": cannot list (" + ec.message() + ")");
+}
+
 class Copier {
  public:
-  Copier(const RepackOptions& options, uint64_t total) : options_(options), total_(total) {}
+  Copier(const RepackOptions& options, uint64_t total) : options_(options), total_(total), cache_(RealPath(HubCacheDir())) {}
 
   // Copies (or links) `file.src` to `dst`, returning the method used; `sha256` receives its hash.
   CopyMethod Copy(const PlannedFile& file, const fs::path& dst, std::string& sha256) {
@@ -107,12 +159,18 @@ class Copier {
         sha256 = Hash(file, dst);
         return CopyMethod::kReflink;
       }
-      fs::create_hard_link(target.src, dst, ec);
-      if (!ec) {
-        sha256 = Hash(file, dst);
-        return CopyMethod::kHardLink;
+      // A hard link is the same inode: editing DST in place would change the cache's blob (whose
+      // name is its hash) under every snapshot. Cache blobs are reflinked or copied, never linked.
+      if (IsHubCacheBlob(target.src, cache_)) {
+        Log(LogLevel::kDebug, file.src.string() + " is a hub cache blob and cannot be reflinked here; copying");
+      } else {
+        fs::create_hard_link(target.src, dst, ec);
+        if (!ec) {
+          sha256 = Hash(file, dst);
+          return CopyMethod::kHardLink;
+        }
+        Log(LogLevel::kDebug, "cannot link " + file.src.string() + " (" + ec.message() + "); copying");
       }
-      Log(LogLevel::kDebug, "cannot link " + file.src.string() + " (" + ec.message() + "); copying");
     }
     sha256 = PlainCopy(file, dst);
     return CopyMethod::kCopy;
@@ -201,6 +259,7 @@ class Copier {
   const RepackOptions& options_;
   uint64_t total_;
   uint64_t done_ = 0;
+  fs::path cache_;  // real path of HubCacheDir()
 };
 
 }  // namespace
@@ -236,12 +295,30 @@ RepackResult Repack(const fs::path& src_in, const fs::path& dst_in, const Repack
   const fs::path dst = fs::absolute(dst_in, ec).lexically_normal();
   if (dst.filename().empty()) throw Error(ErrorKind::kInvalidArgument, dst_in.string() + ": not a usable destination");
   if (dst == src) throw Error(ErrorKind::kInvalidArgument, "repack: SRC and DST are the same directory (" + dst.string() + ")");
+  // DST is replaced whole: it must not hold SRC (`repack models/x models --force` would delete the
+  // source), lie inside SRC, or touch the hub cache that SRC's snapshot links point into.
+  const fs::path real_dst = RealPath(dst);
+  const fs::path real_src = RealPath(src);
+  const fs::path real_cache = RealPath(HubCacheDir());
+  if (IsWithin(real_src, real_dst)) {
+    throw Error(ErrorKind::kInvalidArgument, "repack: DST " + dst.string() + " contains SRC " + real_src.string() +
+                                                 "; pick a DST outside it");
+  }
+  if (IsWithin(real_dst, real_src)) {
+    throw Error(ErrorKind::kInvalidArgument, "repack: DST " + dst.string() + " lies inside SRC " + real_src.string() +
+                                                 "; pick a DST outside it");
+  }
+  if (IsWithin(real_dst, real_cache) || IsWithin(real_cache, real_dst)) {
+    throw Error(ErrorKind::kInvalidArgument, "repack: DST " + dst.string() + " overlaps the Hugging Face cache " +
+                                                 real_cache.string() + "; pick a DST outside it");
+  }
   if (fs::exists(dst, ec) && !options.overwrite) {
     throw Error(ErrorKind::kInvalidArgument, dst.string() + ": already exists (remove it, pick another DST, or pass --force)");
   }
   if (fs::exists(dst, ec) && !fs::is_directory(dst, ec)) {
     throw Error(ErrorKind::kInvalidArgument, dst.string() + ": exists and is not a directory");
   }
+  if (fs::exists(dst, ec)) CheckReplaceable(dst);
 
   // --- What goes in: configs (promoted), tokenizer, template, the two graphs and their sidecars.
   std::vector<PlannedFile> plan;
@@ -291,7 +368,15 @@ RepackResult Repack(const fs::path& src_in, const fs::path& dst_in, const Repack
     }
   }
   uint64_t total = 0;
-  for (const auto& f : plan) total += f.size;
+  for (const auto& f : plan) {
+    total += f.size;
+    // A sidecar may be a symlink anywhere (a cache snapshot is all links): its bytes must not live
+    // in the DST that gets replaced.
+    if (!f.src.empty() && IsWithin(RealPath(f.src), real_dst)) {
+      throw Error(ErrorKind::kInvalidArgument, "repack: " + f.src.string() + " (needed for " + f.rel + ") lies inside DST " +
+                                                   dst.string() + ", which the repack replaces; pick another DST");
+    }
+  }
 
   // --- Build it in a hidden folder beside DST (same filesystem, so the final rename is atomic).
   const fs::path parent = dst.parent_path();

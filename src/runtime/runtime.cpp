@@ -13,6 +13,7 @@
 #include "package/onnx_split.h"
 #include "runtime/io_discovery.h"
 #include "runtime/kv_state.h"
+#include "runtime/output_check.h"
 #include "runtime/ort.h"
 #include "runtime/session_factory.h"
 
@@ -377,13 +378,8 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
   }
   m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
 
+  const size_t rows = CheckLogitsOutput(state.last_logits, vocab, logits_to_keep, m.decoder_name, m.decoder_io.logits.name);
   auto info = state.last_logits.GetTensorTypeAndShapeInfo();
-  const auto shape = info.GetShape();
-  const size_t rows = static_cast<size_t>(shape[1]);
-  if (rows < logits_to_keep) {
-    throw Error(ErrorKind::kRuntime, m.decoder_name + ": logits have " + std::to_string(rows) + " rows, expected at least " +
-                                         std::to_string(logits_to_keep));
-  }
   const size_t offset = (rows - logits_to_keep) * static_cast<size_t>(vocab);
   const size_t count = logits_to_keep * static_cast<size_t>(vocab);
   if (ToTensorType(info.GetElementType()) == TensorType::kFloat16) {

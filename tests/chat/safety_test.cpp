@@ -135,6 +135,84 @@ TEST(ChatSafety, LimitsReportKLimit) {
   EXPECT_EQ(Try("{{ 'abcdefghij' }}", vars, tiny), std::nullopt);
 }
 
+// What the audit found: values printed, compared, serialised and destroyed by recursion.
+TEST(ChatSafety, NamespaceThatHoldsItselfIsAnError) {
+  const Json vars = Variables();
+  std::string message;
+  EXPECT_EQ(Try("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns }}", vars, SmallLimits(), &message),
+            gemma4::ErrorKind::kInvalidArgument);
+  EXPECT_EQ(message, "fuzz.jinja:1:30: cannot store a value that contains namespace 'ns' in its own attribute 'me' (a cycle)");
+  // Through a list and a second namespace.
+  EXPECT_EQ(Try("{% set a = namespace() %}{% set b = namespace(x=[1, [a]]) %}{% set a.y = {'k': b} %}{{ a }}", vars,
+                SmallLimits(), &message),
+            gemma4::ErrorKind::kInvalidArgument);
+  EXPECT_NE(message.find("(a cycle)"), std::string::npos) << message;
+  // Holding another namespace, or itself twice in a row without a cycle, is fine.
+  EXPECT_EQ(Try("{% set a = namespace(v=1) %}{% set b = namespace(a=a) %}{% set a.v = 2 %}{{ b.a.v }}", vars, SmallLimits()),
+            std::nullopt);
+}
+
+TEST(ChatSafety, DeepValuesArePrintedComparedAndFreedWithoutRecursion) {
+  const Json vars = Variables();
+  gemma4::TemplateLimits limits;  // defaults: 100000 loop iterations fit
+  const std::string chain = "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}";
+  std::string message;
+  // Built and then dropped: freeing a 100000-deep chain must not overflow the stack.
+  EXPECT_EQ(Try(chain + "done", vars, limits), std::nullopt);
+  EXPECT_EQ(Try(chain + "{{ ns.x }}", vars, limits, &message), gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("value nested more than 512 levels deep; cannot print it"), std::string::npos) << message;
+  EXPECT_EQ(Try(chain + "{{ ns.x | tojson }}", vars, limits, &message), gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("cannot serialise it"), std::string::npos) << message;
+  EXPECT_EQ(Try(chain + "{{ ns.x == ns.x }}", vars, limits, &message), gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("cannot compare it"), std::string::npos) << message;
+  EXPECT_EQ(Try(chain + "{{ ns.x < [ns.x] }}", vars, limits), gemma4::ErrorKind::kLimit);
+  // A chain of namespaces built top-down (each one's depth unknown to its parent).
+  EXPECT_EQ(Try("{% set root = namespace(c=none) %}{% set st = namespace(cur=root) %}{% for i in range(100000) %}"
+                "{% set nxt = namespace(c=none) %}{% set tip = st.cur %}{% set tip.c = nxt %}{% set st.cur = nxt %}"
+                "{% endfor %}{{ root }}",
+                vars, limits, &message),
+            gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("cannot print it"), std::string::npos) << message;
+  // Variables nested deeper than any template needs.
+  Json deep = Json::array();
+  for (int i = 0; i < 100000; ++i) deep = Json::array({std::move(deep)});
+  Json with_deep = vars;
+  with_deep["messages"] = std::move(deep);  // moved: nlohmann's copy recurses
+  EXPECT_EQ(Try("{{ messages | length }}", with_deep, limits, &message), gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("levels deep"), std::string::npos) << message;
+}
+
+TEST(ChatSafety, DeepMessagesAreRefusedBeforeTheyAreCopied) {
+  // nlohmann copies recurse per level: 100000 levels of content would overflow the stack.
+  Json deep = Json::array();
+  for (int i = 0; i < 100000; ++i) deep = Json::array({std::move(deep)});
+  Json messages = Json::array({Json{{"role", "user"}, {"content", "hi"}}});
+  messages[0]["content"] = std::move(deep);
+  try {
+    gemma4::NormalizeMessages(messages);
+    ADD_FAILURE() << "expected a limit error";
+  } catch (const gemma4::Error& e) {
+    EXPECT_EQ(e.kind(), gemma4::ErrorKind::kLimit);
+    EXPECT_EQ(std::string(e.what()), "messages nest more than 512 levels deep");
+  }
+}
+
+TEST(ChatSafety, SizeLimitsCountBytesNotItems) {
+  const Json vars = Variables();
+  gemma4::TemplateLimits limits;  // 32 MiB
+  // 33 million items fit an item count of 32 Mi, but are 800 MB of values.
+  std::string message;
+  EXPECT_EQ(Try("{{ ([0] * 33000000) | length }}", vars, limits, &message), gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("size limit"), std::string::npos) << message;
+  EXPECT_EQ(Try("{% set l = [0] * 1000000 %}{{ (l + l) | length }}", vars, limits), gemma4::ErrorKind::kLimit);
+  // Iterating a string makes one value per character.
+  EXPECT_EQ(Try("{{ ('x' * 30000000) | list | length }}", vars, limits), gemma4::ErrorKind::kLimit);
+  // Printing 100000 references to one 1000-byte string is 100 MB of text.
+  EXPECT_EQ(Try("{% set s = 'y' * 1000 %}{{ [s] * 100000 }}", vars, limits, &message), gemma4::ErrorKind::kLimit);
+  EXPECT_NE(message.find("value too large to print"), std::string::npos) << message;
+  EXPECT_EQ(Try("{{ ([1] * 1000) | length }}", vars, limits), std::nullopt);
+}
+
 TEST(ChatSafety, ErrorsNameOriginLineAndColumn) {
   try {
     gemma4::ChatTemplate::Parse("line one\n  {{ 1 + }}", "my.jinja");

@@ -18,7 +18,12 @@ CONFIG: {"repos": {"owner/name": {"dir": "/path/to/package", "commit": "<40 hex>
 The faults file is re-read on every request (tests edit it between pulls):
   {"cut": {"onnx/x.onnx_data": 1000}, "cut_times": 1,   # close the connection after byte 1000 of the file
    "corrupt": ["onnx/x.onnx_data"],                       # serve the file with one byte flipped
-   "delay_per_chunk": 0.01, "chunk": 4096}                # slow transfers (to overlap two pulls)
+   "delay_per_chunk": 0.01, "chunk": 4096,               # slow transfers (to overlap two pulls)
+   # hostile answers, for the validation tests:
+   "etag": {"config.json": "../../x"},                    # the ETag (X-Linked-Etag for LFS) sent for a file
+   "size": {"onnx/x.onnx": "-1"},                         # the X-Linked-Size sent for an LFS file
+   "location": {"onnx/x.onnx": "file:///etc/passwd"},     # the redirect target sent for an LFS file
+   "siblings": ["../outside.json"]}                       # extra names in the listing
 Each request is appended to the log as one JSON line {method, path, range, auth}.
 Prints "PORT <n>" on stdout once listening on 127.0.0.1.
 """
@@ -166,6 +171,8 @@ class Handler(BaseHTTPRequestHandler):
                 if is_lfs(path):
                     s["lfs"] = {"sha256": f["sha256"], "size": len(f["data"]), "pointerSize": 134}
             siblings.append(s)
+        for extra in self.faults().get("siblings", []):
+            siblings.append({"rfilename": extra, "blobId": "0" * 40, "size": 1})
         body = json.dumps({"_id": "x", "id": name, "modelId": name, "sha": repo.commit, "private": False,
                            "gated": "auto" if repo.gated else False, "siblings": siblings}).encode()
         self.send(200, {"Content-Type": "application/json"}, body)
@@ -178,13 +185,17 @@ class Handler(BaseHTTPRequestHandler):
         if f is None:
             return self.error(404, "EntryNotFound", "%s does not exist on \"%s\"" % (path, rev))
         headers = {"X-Repo-Commit": repo.commit}
+        faults = self.faults()
+        etag = faults.get("etag", {}).get(path)
         if is_lfs(path):
             host = self.headers.get("Host")
-            headers.update({"X-Linked-Etag": '"%s"' % f["sha256"], "X-Linked-Size": str(len(f["data"])),
+            location = "http://%s/_cdn/%s/%s" % (host, self.server.repo_key(name), f["sha256"])
+            headers.update({"X-Linked-Etag": '"%s"' % (etag if etag is not None else f["sha256"]),
+                            "X-Linked-Size": faults.get("size", {}).get(path, str(len(f["data"]))),
                             "ETag": '"%s"' % f["sha1"],
-                            "Location": "http://%s/_cdn/%s/%s" % (host, self.server.repo_key(name), f["sha256"])})
+                            "Location": faults.get("location", {}).get(path, location)})
             return self.send(302, headers)
-        headers["ETag"] = '"%s"' % f["sha1"]
+        headers["ETag"] = '"%s"' % (etag if etag is not None else f["sha1"])
         self.serve_bytes(path, f["data"], headers)
 
     def cdn(self, repo_key, sha256):

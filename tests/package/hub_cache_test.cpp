@@ -43,6 +43,18 @@ TEST_F(HubCacheTest, DirectoriesWin) {
   EXPECT_FALSE(LooksLikeRepoId("../x/y/z"));
 }
 
+TEST_F(HubCacheTest, RevisionsAndRefsCannotLeaveTheRepoFolder) {
+  const fs::path outside = tmp_ / "outside";
+  fs::create_directories(outside);
+  // "@/abs" would read an arbitrary file as the ref, and a ref naming "../../outside" would pick
+  // a directory outside the snapshots.
+  EXPECT_GEMMA4_ERROR(ResolveModelPath("owner/model@" + outside.string()), ErrorKind::kNotFound, "gemma4 pull");
+  WriteFile(tmp_ / "models--owner--model" / "refs" / "evil", "../../outside");
+  EXPECT_GEMMA4_ERROR(ResolveModelPath("owner/model@evil"), ErrorKind::kNotFound, "gemma4 pull");
+  WriteFile(tmp_ / "models--owner--model" / "refs" / "abs", outside.string());
+  EXPECT_GEMMA4_ERROR(ResolveModelPath("owner/model@abs"), ErrorKind::kNotFound, "gemma4 pull");
+}
+
 TEST(HubCacheDir, FollowsTheEnvironmentOrder) {
   unsetenv("HF_HUB_CACHE");
   setenv("HF_HOME", "/srv/hf", 1);

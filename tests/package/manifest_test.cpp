@@ -51,6 +51,22 @@ TEST_F(VerifyTest, FlippedByteTruncationAndMissingFilesAreNamed) {
   EXPECT_EQ(r.problems[2].rfind("tokenizer.json: size 100 bytes, the manifest says ", 0), 0u) << r.problems[2];
 }
 
+TEST_F(VerifyTest, FilesTheManifestDoesNotListAreReported) {
+  // A package whose template lives in tokenizer_config.json: an added chat_template.jinja would
+  // take precedence over it, so it must not pass as verified.
+  Manifest m = ReadManifest(dir_);
+  std::erase_if(m.files, [](const ManifestEntry& e) { return e.path == "chat_template.jinja"; });
+  WriteManifest(dir_, m);
+  WriteFile(dir_ / "chat_template.jinja", "{{ 'hijacked' }}");
+  fs::create_directories(dir_ / "onnx" / "extra");
+  WriteFile(dir_ / "onnx" / "extra" / "x.onnx_data", "x");
+  const VerifyResult r = VerifyPackage(dir_);
+  ASSERT_EQ(r.problems.size(), 2u);
+  EXPECT_EQ(r.problems[0], "chat_template.jinja: not listed in manifest.json (added after the package was made)");
+  EXPECT_EQ(r.problems[1], "onnx/extra/x.onnx_data: not listed in manifest.json (added after the package was made)");
+  EXPECT_FALSE(r.ok());
+}
+
 TEST_F(VerifyTest, BadManifestNamesTheField) {
   auto j = nlohmann::json::parse(ReadFile(dir_ / "manifest.json"));
   j["files"][1]["sha256"] = "xyz";

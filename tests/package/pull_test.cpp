@@ -244,6 +244,94 @@ TEST_F(PullTest, IncludeGlobsPickFiles) {
   EXPECT_GEMMA4_ERROR(Pull("owner/full", o), ErrorKind::kNotFound, "no file matches --include *.bin");
 }
 
+// Everything under the scratch directory but the cache, to prove a hostile answer wrote nothing
+// outside it.
+std::set<std::string> FilesOutsideCache(const fs::path& root) {
+  std::set<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    const std::string rel = e.path().lexically_relative(root).generic_string();
+    if (rel.rfind("cache", 0) != 0 && rel.rfind("hf-home", 0) != 0) out.insert(rel);
+  }
+  return out;
+}
+
+TEST_F(PullTest, EtagThatIsNotAHashIsRefused) {
+  // A path as the ETag would name a blob outside the cache.
+  hub_.SetFaults({{"etag", {{"config.json", "../../../escaped"}}}});
+  EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt,
+                      "etag header for config.json is '\"../../../escaped\"', not the git sha1 (40 hex digits)");
+  EXPECT_EQ(FilesOutsideCache(tmp_.path()), std::set<std::string>{});
+  hub_.SetFaults({{"etag", {{"config.json", "/tmp/abs"}}}});
+  EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt, "is '\"/tmp/abs\"', not the git sha1");
+  // An LFS file must be named by its sha256: a 40-digit ETag is the wrong kind of hash.
+  hub_.SetFaults({{"etag", {{kSidecar, std::string(40, 'a')}}}});
+  EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt,
+                      "x-linked-etag header for " + std::string(kSidecar) + " is '\"" + std::string(40, 'a') +
+                          "\"', not the sha256 (64 hex digits)");
+  // A hash of the right kind that is not the one the listing gave.
+  hub_.SetFaults({{"etag", {{kSidecar, std::string(64, 'b')}}}});
+  EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt, "but its file list says");
+  // Only hash names (partial downloads of other files, stopped by the error, keep resuming).
+  for (const auto& e : fs::directory_iterator(RepoDir() / "blobs")) {
+    std::string name = e.path().filename().string();
+    if (e.path().extension() == ".incomplete") name = e.path().stem().string();
+    EXPECT_TRUE(digest::IsHex(name, 40) || digest::IsHex(name, 64)) << e.path();
+  }
+}
+
+TEST_F(PullTest, ListedNamesMustStayInsideTheSnapshot) {
+  for (const std::string bad : {"../../../outside.json", "/etc/evil.json", "onnx/../../x.json", "a//b.json"}) {
+    hub_.SetFaults({{"siblings", {bad}}});
+    EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt, "names the file '" + bad + "' at siblings[");
+  }
+  EXPECT_EQ(FilesOutsideCache(tmp_.path()), std::set<std::string>{});
+  EXPECT_FALSE(fs::exists(RepoDir() / "snapshots"));
+}
+
+TEST_F(PullTest, IncludeGlobsDoNotCrossDirectories) {
+  PullOptions o = Options();
+  o.include = {"*.onnx"};  // every graph is under onnx/
+  EXPECT_GEMMA4_ERROR(Pull("owner/full", o), ErrorKind::kNotFound, "no file matches --include *.onnx");
+  o.include = {"onnx/embed_tokens_q4.onnx*"};
+  const PullResult r = Pull("owner/full", o);
+  ASSERT_FALSE(r.files.empty());
+  for (const auto& f : r.files) EXPECT_EQ(f.rfind("onnx/embed_tokens_q4.onnx", 0), 0u) << f;
+}
+
+TEST_F(PullTest, RevisionMustStayUnderRefs) {
+  for (const std::string bad : {"/abs", "a//b", "x/../../y", "..", "v1 2", "a\\b"}) {
+    EXPECT_GEMMA4_ERROR(Pull("owner/full@" + bad, Options()), ErrorKind::kInvalidArgument, "is not a revision");
+  }
+  EXPECT_TRUE(hub_.Requests().empty()) << "a bad revision reached the hub";
+}
+
+TEST_F(PullTest, RedirectsGoToHttpOnly) {
+  for (const std::string bad : {"file:///etc/passwd", "ftp://127.0.0.1/x", "//evil.example/x", "gopher://x"}) {
+    hub_.SetFaults({{"location", {{kSidecar, bad}}}});
+    EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt,
+                        "redirects " + std::string(kSidecar) + " to '" + bad + "' (Location header)");
+  }
+}
+
+TEST_F(PullTest, SizeHeadersAreParsedStrictly) {
+  for (const std::string bad : {"-1", "12abc", "1 2", "99999999999999999999999", "0x10", "+5"}) {
+    hub_.SetFaults({{"size", {{kSidecar, bad}}}});
+    EXPECT_GEMMA4_ERROR(Pull("owner/full", Options()), ErrorKind::kCorrupt,
+                        "x-linked-size header for " + std::string(kSidecar) + " is '" + bad + "', not a size in bytes");
+  }
+}
+
+TEST_F(PullTest, CachedBlobOfTheRightSizeIsCheckedByItsHash) {
+  const PullResult first = Pull("owner/full", Options());
+  const fs::path blob = Blob(kSidecar);
+  std::string bytes = ReadFile(blob);
+  bytes[bytes.size() / 2] ^= 0x5a;  // same size, other content (an in-place edit through a link)
+  WriteFile(blob, bytes);
+  const PullResult again = Pull("owner/full", Options());
+  EXPECT_EQ(ReadFile(again.snapshot / kSidecar), ReadFile(TestModel("community") / kSidecar));
+  EXPECT_GT(again.downloaded_bytes, 0u);
+}
+
 TEST_F(PullTest, TwoPullsAtOnceShareTheCacheSafely) {
   hub_.SetFaults({{"chunk", 4096}, {"delay_per_chunk", 0.002}});
   std::exception_ptr errors[2];

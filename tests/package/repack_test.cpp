@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <set>
 
 #include "gemma4/package.h"
@@ -127,10 +128,87 @@ TEST(Repack, ExistingDstIsRefusedOrSwappedWhole) {
   EXPECT_EQ(Files(tmp / "out"), std::set<std::string>{"old.txt"});
   RepackOptions o;
   o.overwrite = true;
-  Repack(TestModel("text-q4"), tmp / "out", o);
-  EXPECT_FALSE(fs::exists(tmp / "out" / "old.txt"));
+  // --force replaces only what a repack wrote: a folder with someone's file is refused, intact.
+  EXPECT_GEMMA4_ERROR(Repack(TestModel("text-q4"), tmp / "out", o), ErrorKind::kInvalidArgument,
+                      "has no manifest.json, so it is not a package a repack wrote");
+  EXPECT_EQ(Files(tmp / "out"), std::set<std::string>{"old.txt"});
+  fs::remove(tmp / "out" / "old.txt");
+  Repack(TestModel("text-q4"), tmp / "out", o);  // empty: replaced
+  Repack(TestModel("community"), tmp / "out", o);  // a repacked package: replaced whole
   EXPECT_TRUE(VerifyPackage(tmp / "out").ok());
+  WriteFile(tmp / "out" / "notes.txt", "mine");
+  EXPECT_GEMMA4_ERROR(Repack(TestModel("text-q4"), tmp / "out", o), ErrorKind::kInvalidArgument,
+                      "holds 'notes.txt', which its manifest.json does not list");
+  EXPECT_EQ(ReadFile(tmp / "out" / "notes.txt"), "mine");
   EXPECT_TRUE(Leftovers(tmp.path()).empty());
+}
+
+TEST(Repack, DstThatHoldsOrLiesInsideSrcIsRefused) {
+  TempDir tmp;
+  const fs::path src = CopyPackage("community", tmp);
+  RepackOptions o;
+  o.overwrite = true;
+  // `gemma4 repack models/x models --force` must not swap out (and delete) models/.
+  EXPECT_GEMMA4_ERROR(Repack(src, tmp.path(), o), ErrorKind::kInvalidArgument, "contains SRC");
+  EXPECT_GEMMA4_ERROR(Repack(src, src / "onnx" / "out", o), ErrorKind::kInvalidArgument, "lies inside SRC");
+  // Through a symlink to SRC's parent too.
+  fs::create_directory_symlink(tmp.path(), tmp / "alias");
+  EXPECT_GEMMA4_ERROR(Repack(src, tmp / "alias", o), ErrorKind::kInvalidArgument, "contains SRC");
+  EXPECT_TRUE(fs::exists(src / "onnx" / "decoder_model_merged_q4.onnx"));
+  EXPECT_TRUE(Leftovers(tmp.path()).empty());
+}
+
+TEST(Repack, DstInsideTheHubCacheIsRefused) {
+  TempDir tmp;
+  setenv("HF_HUB_CACHE", (tmp / "hub").c_str(), 1);
+  fs::create_directories(tmp / "hub" / "models--a--b");
+  RepackOptions o;
+  o.overwrite = true;
+  EXPECT_GEMMA4_ERROR(Repack(TestModel("community"), tmp / "hub" / "models--a--b" / "out", o), ErrorKind::kInvalidArgument,
+                      "overlaps the Hugging Face cache");
+  EXPECT_GEMMA4_ERROR(Repack(TestModel("community"), tmp.path(), o), ErrorKind::kInvalidArgument,
+                      "overlaps the Hugging Face cache");
+  EXPECT_TRUE(fs::exists(tmp / "hub" / "models--a--b"));
+  unsetenv("HF_HUB_CACHE");
+}
+
+TEST(Repack, LinkNeverSharesAnInodeWithAHubCacheBlob) {
+  TempDir tmp;
+  // A snapshot as huggingface_hub lays it out: relative symlinks into blobs/.
+  const fs::path repo = tmp / "hub" / "models--owner--name";
+  const fs::path snapshot = repo / "snapshots" / std::string(40, 'c');
+  const fs::path pkg = TestModel("community");
+  for (const auto& e : fs::recursive_directory_iterator(pkg)) {
+    if (!e.is_regular_file()) continue;
+    const std::string rel = e.path().lexically_relative(pkg).generic_string();
+    const std::string hash = digest::Sha256Hex(ReadFile(e.path()));
+    fs::create_directories(repo / "blobs");
+    fs::copy_file(e.path(), repo / "blobs" / hash, fs::copy_options::overwrite_existing);
+    fs::create_directories((snapshot / rel).parent_path());
+    fs::create_symlink((repo / "blobs" / hash).lexically_relative((snapshot / rel).parent_path()), snapshot / rel);
+  }
+  setenv("HF_HUB_CACHE", (tmp / "hub").c_str(), 1);
+  RepackOptions o;
+  o.link = true;
+  const RepackResult r = Repack(snapshot, tmp / "linked", o);
+  unsetenv("HF_HUB_CACHE");
+  for (const auto& f : r.files) {
+    EXPECT_NE(f.method, CopyMethod::kHardLink) << f.path;
+    if (f.method == CopyMethod::kWritten) continue;
+    EXPECT_FALSE(fs::equivalent(fs::canonical(snapshot / f.path), tmp / "linked" / f.path)) << f.path;
+  }
+  // Editing DST in place leaves the blob (named by its hash) alone.
+  const fs::path edited = tmp / "linked" / "onnx" / "decoder_model_merged_q4.onnx_data";
+  const fs::path blob = fs::canonical(snapshot / "onnx" / "decoder_model_merged_q4.onnx_data");
+  const std::string before = ReadFile(blob);
+  {
+    std::fstream f(edited, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.put(static_cast<char>(~before[0]));
+  }
+  EXPECT_NE(ReadFile(edited), before);
+  EXPECT_EQ(ReadFile(blob), before);
+  EXPECT_EQ(digest::Sha256Hex(ReadFile(blob)), blob.filename().string());
 }
 
 TEST(Repack, CancelledOrRefusedRepackLeavesNothing) {
@@ -177,11 +255,12 @@ TEST(Repack, KilledMidwayLeavesDstUntouched) {
   EXPECT_FALSE(fs::exists(tmp / "out"));
   EXPECT_EQ(Leftovers(tmp.path()).size(), 1u);  // the dead process's half-built folder
 
-  fs::create_directories(tmp / "old");
-  WriteFile(tmp / "old" / "keep.txt", "previous package");
+  Repack(TestModel("text-q4"), tmp / "old");
+  const std::set<std::string> previous = Files(tmp / "old");
+  const std::string previous_manifest = ReadFile(tmp / "old" / "manifest.json");
   RepackAndDieHalfway(TestModel("community"), tmp / "old", true);
-  EXPECT_EQ(Files(tmp / "old"), std::set<std::string>{"keep.txt"});
-  EXPECT_EQ(ReadFile(tmp / "old" / "keep.txt"), "previous package");
+  EXPECT_EQ(Files(tmp / "old"), previous);
+  EXPECT_EQ(ReadFile(tmp / "old" / "manifest.json"), previous_manifest);
 
   // The next repack to the same place clears what the killed ones left.
   Repack(TestModel("community"), tmp / "out");

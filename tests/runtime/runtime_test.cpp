@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <numeric>
 
 #include "gemma4/describe.h"
@@ -310,6 +312,33 @@ TEST(Forward, RejectsBadIds) {
                       "token id " + std::to_string(vocab) + " at position 1 is outside the vocabulary");
   EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, {}, 1), ErrorKind::kInvalidArgument, "no tokens");
   EXPECT_EQ(s->length(), 0u);
+}
+
+TEST(Forward, LogitsSmallerThanTheGraphDeclaresAreAnErrorNotAnOverRead) {
+  // A graph that declares twice the vocabulary it computes: ONNX Runtime only warns about the
+  // disagreement, so reading rows of the declared size would run past the buffer it returned.
+  testing::TempDir tmp;
+  const std::filesystem::path dir = testing::CopyPackage("text-q4", tmp);
+  const std::filesystem::path decoder = dir / "onnx" / "decoder_model_merged_q4.onnx";
+  const std::string script =
+      "import onnx, sys\n"
+      "m = onnx.load(sys.argv[1])\n"
+      "d = [o for o in m.graph.output if o.name == 'logits'][0].type.tensor_type.shape.dim[2]\n"
+      "d.dim_value = d.dim_value * 2\n"
+      "onnx.save(m, sys.argv[1])\n";
+  testing::WriteFile(tmp / "lie.py", script);
+  ASSERT_EQ(std::system((std::string(GEMMA4_PYTHON) + " " + (tmp / "lie.py").string() + " " + decoder.string()).c_str()), 0);
+  const Package package = OpenPackage(dir, PackageOptions{"q4"});
+  RuntimeOptions options;
+  options.threads = 1;
+  Runtime runtime(package, options);
+  auto s = runtime.NewState();
+  const int64_t declared = runtime.decoder_io().vocab_size;
+  const std::vector<int32_t> ids = {2, 300, 301};
+  EXPECT_GEMMA4_ERROR(runtime.Forward(*s, ids, 1), ErrorKind::kRuntime,
+                      "output 'logits' came back as [1,1," + std::to_string(declared / 2) + "]");
+  EXPECT_GEMMA4_ERROR(runtime.Forward(*s, std::vector<int32_t>{2}, 1), ErrorKind::kRuntime,
+                      "expected [1,rows," + std::to_string(declared) + "]: the shape differs");
 }
 
 TEST(Devices, CudaWithoutAProviderIsAClearError) {

@@ -3,6 +3,7 @@
 // Exact ids and texts are checked against the Rust reference by the parity tests (tests.cmake).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -110,6 +111,25 @@ TEST(TokenizerErrors, WrongFieldTypeNamesField) {
   json.replace(json.find("\"byte_fallback\": true"), 21, "\"byte_fallback\": \"yes\"");
   std::string msg = ErrorOf([&] { Tokenizer::FromJson(json); });
   EXPECT_NE(msg.find("/model/byte_fallback: expected a boolean, found a string"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, CatastrophicPatternIsALimitErrorNotAHang) {
+  // Nested quantifiers backtrack 2^n times on a run of 'a' with no 'b'. Oniguruma's own default
+  // budget (10M retries per match) turned that into "no more matches": the rest of the text was
+  // silently dropped; on a long text, one budget per start position is hours.
+  std::string json = kTiny;
+  json.replace(json.find("\"pre_tokenizer\": null"), std::string("\"pre_tokenizer\": null").size(),
+               R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+b"}, "behavior": "Isolated", "invert": false})");
+  Tokenizer tok = Tokenizer::FromJson(json, "hostile.json");
+  EXPECT_EQ(tok.Encode("ab", false), (std::vector<int32_t>{2}));
+  ErrorKind kind{};
+  const auto start = std::chrono::steady_clock::now();
+  std::string msg = ErrorOf([&] { tok.Encode(std::string(40, 'a'), false); }, &kind);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(kind, ErrorKind::kLimit) << msg;
+  EXPECT_NE(msg.find("hostile.json: /pre_tokenizer/pattern"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("backtracks too much"), std::string::npos) << msg;
+  EXPECT_LT(seconds, 20.0);
 }
 
 TEST(TokenizerErrors, MissingFile) {
