@@ -1,8 +1,11 @@
-// OpenAI request parsing and validation, through the server's own functions (ParseBody,
-// ParseChatCompletionRequest / ParseCompletionRequest, ResolveSampling): any body is a request or
-// a gemma4::Error naming the field, never a crash or a stray nlohmann exception.
+// Request parsing and validation, through the server's own functions (ParseBody,
+// ParseChatCompletionRequest / ParseCompletionRequest, ResolveSampling, and the Anthropic Messages
+// and Responses translators): any body is a request or a gemma4::Error naming the field, never a
+// crash or a stray nlohmann exception.
 #include "fuzz_util.h"
+#include "server/anthropic_schema.h"
 #include "server/openai_schema.h"
+#include "server/responses_schema.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr size_t kVocab = 262144;
@@ -18,6 +21,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       gemma4::fuzz::Require(id >= 0 && static_cast<size_t>(id) < kVocab, "prompt id inside the vocabulary");
     }
     (void)gemma4::server::ResolveSampling(request, gemma4::SamplingParams{}, 42);
+  });
+  // The same body as an Anthropic Messages or a Responses request.
+  gemma4::fuzz::ExpectOnlyGemmaErrors([&] {
+    const nlohmann::json body = gemma4::server::ParseBody(gemma4::fuzz::AsText(data, size));
+    const nlohmann::json chat = size % 3 == 0 ? gemma4::server::AnthropicToChatRequest(body)
+                                              : gemma4::server::ResponsesToChatRequest(body);
+    (void)gemma4::server::ParseChatCompletionRequest(chat, kVocab);
   });
   return 0;
 }

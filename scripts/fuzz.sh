@@ -14,7 +14,7 @@ BUILD="${GEMMA4_SANITIZE_BUILD_DIR:-$ROOT/build-asan}"
 JOBS="${GEMMA4_JOBS:-$(nproc)}"
 SECONDS_EACH="${1:-30}"
 shift || true
-ALL=(tokenizer_load tokenizer_encode streaming_decoder template_render template_messages openai_request output_parser
+ALL=(tokenizer_load tokenizer_encode streaming_decoder template_render template_messages openai_request output_parser http_request
      onnx_summary hub_answers)
 NAMES=("$@")
 [ ${#NAMES[@]} -eq 0 ] && NAMES=("${ALL[@]}")
@@ -40,9 +40,7 @@ for name in "${NAMES[@]}"; do
   echo "fuzz: $name for ${SECONDS_EACH}s" >&2
   # -timeout: one input may take 10 s (a hang is a finding); -rss_limit_mb: 2 GB is far above any
   # legitimate input under the library's own limits.
-  # openai_request: bodies up to 4 KiB until the server bounds JSON depth (docs/RELIABILITY.md, known gaps).
   max_len=65536
-  [ "$name" = openai_request ] && max_len=4096
   if "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
        -artifact_prefix="$artifacts/" "$work" "$ROOT/fuzz/corpus/$name" >"$log" 2>&1; then
     runs=$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')

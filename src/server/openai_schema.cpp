@@ -256,6 +256,10 @@ nlohmann::json ParseBody(std::string_view body) {
                    "the request body is not valid JSON: parse error at byte " + std::to_string(e.byte) +
                        (body.empty() ? " (the body is empty)" : ""),
                    {}, "invalid_json");
+  } catch (const json::exception& e) {
+    // e.g. out_of_range for a number beyond double's range (1E6683): still the client's input.
+    throw ApiError(400, ErrorKind::kInvalidArgument, std::string("the request body is not valid JSON: ") + e.what(), {},
+                   "invalid_json");
   }
   if (!value.is_object()) {
     throw ApiError(400, ErrorKind::kInvalidArgument, "the request body must be a JSON object, got " + TypeName(value),

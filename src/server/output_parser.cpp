@@ -328,19 +328,23 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
         return;
       }
       case State::kChannelName: {
+        // "<|channel>NAME\n..." with a short NAME; decided only from what the first kMaxName bytes
+        // hold, never from how much has arrived, so the cut of the stream cannot change it.
+        constexpr size_t kMaxName = 64;
         const size_t nl = buffer_.find('\n');
         const size_t close = buffer_.find(kChannelClose);
-        if (close != std::string::npos && close < nl) {  // an empty channel
+        if (close != std::string::npos && close <= kMaxName && close < nl) {  // an empty channel
           buffer_.erase(0, close + kChannelClose.size());
           state_ = State::kContent;
           continue;
         }
-        if (nl != std::string::npos) {
+        if (nl != std::string::npos && nl <= kMaxName && nl < close) {
           buffer_.erase(0, nl + 1);  // the channel's name ("thought")
           state_ = State::kReasoning;
           continue;
         }
-        if (final || buffer_.size() > 64) {  // no name line: all of it is the thought
+        if (final || nl != std::string::npos || close != std::string::npos ||
+            buffer_.size() > kMaxName + kChannelClose.size()) {  // no name line: all of it is the thought
           state_ = State::kReasoning;
           continue;
         }

@@ -40,6 +40,17 @@ TEST(JsonDepth, RealisticDeepToolSchemaPasses) {
   EXPECT_NO_THROW(ParseChatCompletionRequest(ParseBody(body), 1000));
 }
 
+TEST(ParseBody, NumbersBeyondDoubleAreA400) {
+  // Found by the openai_request fuzzer: nlohmann's out_of_range escaped ParseBody.
+  try {
+    ParseBody(R"({"messages": [], "temperature": 66666666669288E6683})");
+    FAIL() << "no error";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(e.code(), "invalid_json");
+  }
+}
+
 TEST(JsonDepth, LimitIsExact) {
   EXPECT_NO_THROW(CheckJsonDepth(Nest(128)));
   EXPECT_THROW(CheckJsonDepth(Nest(129)), ApiError);

@@ -151,6 +151,23 @@ TEST(OutputParser, NamespacedNamesMapToTheDeclaredTool) {
   EXPECT_EQ(kept.tool_calls[0].name, "a:b");
 }
 
+TEST(OutputParser, ChannelNameDecisionDoesNotDependOnTheCuts) {
+  // Found by the output_parser fuzzer: whether a "<|channel>" had a name line depended on how many
+  // bytes had arrived when it was decided.
+  const std::string long_first_line = "<|channel>" + std::string(70, 'x') + "\nrest<channel|>after";
+  const std::string late_close = "<|channel>" + std::string(80, 'y') + "<channel|>after";
+  for (const std::string& text : {long_first_line, late_close}) {
+    const auto whole = ParseInPieces(text, 1000);
+    for (size_t step : {1, 3, 16, 65}) {
+      const auto cut = ParseInPieces(text, step);
+      EXPECT_EQ(cut.reasoning, whole.reasoning) << step;
+      EXPECT_EQ(cut.content, whole.content) << step;
+    }
+    EXPECT_EQ(whole.content, "after");
+    EXPECT_FALSE(whole.reasoning.empty());  // never silently dropped
+  }
+}
+
 TEST(OutputParser, AThoughtThatSwallowsTheAnswer) {
   // Thinking off, the channel never closes: the text is the answer.
   auto swallowed = ParseInPieces("<|channel>thought\nThe capital is Paris.", 3, true, {}, /*thinking=*/false);
