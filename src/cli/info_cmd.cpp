@@ -92,6 +92,13 @@ void PrintText(const nlohmann::json& j) {
     std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
                 l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),
                 l["type"].get<std::string>().c_str(), FormatBytes(l["bytes_per_token"].get<uint64_t>()).c_str());
+    const std::string attention = l.value("attention", "");
+    if (l.value("cache_update", "") == "in_place") {
+      std::printf("        updated in place by %s (a step writes only its new positions)\n", attention.c_str());
+    } else {
+      std::printf("        updated by copy%s%s: %s\n", attention.empty() ? "" : " after ", attention.c_str(),
+                  l.value("cache_note", "").c_str());
+    }
   }
   const auto& m = j["memory"];
   std::printf("\nmemory for %llu tokens of context (KV %s/token):\n", m["context"].get<unsigned long long>(),

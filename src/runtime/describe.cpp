@@ -79,7 +79,9 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
   for (const auto& l : d.kv_layers) {
     kv.push_back({{"index", l.index}, {"past_key", l.past_key.name}, {"past_value", l.past_value.name},
                   {"present_key", l.present_key}, {"present_value", l.present_value}, {"num_heads", l.num_heads},
-                  {"head_dim", l.head_dim}, {"type", TensorTypeName(l.type)}, {"bytes_per_token", l.BytesPerToken()}});
+                  {"head_dim", l.head_dim}, {"type", TensorTypeName(l.type)}, {"bytes_per_token", l.BytesPerToken()},
+                  {"cache_update", l.in_place ? "in_place" : "copy"}, {"attention", l.attention},
+                  {"cache_note", l.cache_note}});
   }
   j["discovery"] = {{"per_layer_inputs", d.per_layer_inputs.has_value()},
                     {"position_ids", d.position_ids.has_value()},

@@ -105,7 +105,8 @@ TEST_P(ForwardTest, IncrementalMatchesOnePass) {
   Loaded l = Load(name, dtype);
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
   const auto ids = Prompt(21, vocab);  // longer than the sliding window of the test packages
-  const float tolerance = dtype == "q4f16" || dtype == "fp16" ? 5e-2f : 2e-3f;
+  // gqa's MatMulNBits use accuracy_level 4 (int8 activations): one row and many round differently.
+  const float tolerance = dtype == "q4f16" || dtype == "fp16" || name == "gqa" ? 1e-1f : 2e-3f;
 
   auto full = l.runtime->NewState();
   auto one_pass = l.runtime->Forward(*full, ids, 1);
@@ -169,7 +170,8 @@ TEST_P(ForwardTest, SplitDecoderComputesWhatTheWholeGraphComputes) {
   EXPECT_EQ(split.runtime->decoder_io().logits.name, whole.runtime->decoder_io().logits.name);
   // float16 logits of magnitude ~30 are 1/64 apart; the halves see other batch shapes than the
   // whole graph, so a few float16 steps of difference are expected there.
-  const float tolerance = dtype == "q4f16" || dtype == "fp16" ? 1e-1f : 2e-3f;
+  // gqa's MatMulNBits use accuracy_level 4 (int8 activations): one row and many round differently.
+  const float tolerance = dtype == "q4f16" || dtype == "fp16" || name == "gqa" ? 1.5e-1f : 2e-3f;
 
   const int32_t vocab = static_cast<int32_t>(whole.runtime->decoder_io().vocab_size);
   const auto ids = Prompt(23, vocab, 3);
@@ -195,7 +197,8 @@ INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
                          ::testing::Values(std::make_pair("text-q4", "q4"), std::make_pair("text-q4f16", "q4f16"),
                                            std::make_pair("no-logits-to-keep", "q4"),
                                            std::make_pair("kv-shared-alt", "q4f16"),
-                                           std::make_pair("sidecar-split", "q4"), std::make_pair("text-fp", "fp32")),
+                                           std::make_pair("sidecar-split", "q4"), std::make_pair("text-fp", "fp32"),
+                                           std::make_pair("gqa", "q4"), std::make_pair("gqa", "q4f16")),
                          [](const auto& info) {
                            std::string n = info.param.first + "_" + info.param.second;
                            for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
