@@ -9,39 +9,16 @@
 
 #include "gemma4/describe.h"
 #include "gemma4/runtime.h"
+#include "runtime/runtime_fixture.h"
 #include "test_util.h"
 
 namespace gemma4 {
 namespace {
 
-using testing::TestModel;
-
-struct Loaded {
-  Package package;
-  std::unique_ptr<Runtime> runtime;
-};
-
-Loaded Load(const std::string& name, const std::string& dtype = "q4", RuntimeOptions options = {}) {
-  Loaded l;
-  l.package = OpenPackage(TestModel(name), PackageOptions{dtype});
-  options.threads = 1;
-  l.runtime = std::make_unique<Runtime>(l.package, options);
-  return l;
-}
-
-std::vector<int32_t> Tokens(size_t n, int32_t vocab, int32_t seed) {
-  std::vector<int32_t> ids(n);
-  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int32_t>((seed * 7919 + i * 104729) % (vocab - 300)) + 260;
-  ids[0] = 2;
-  return ids;
-}
-
-float MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
+using testing::Load;
+using testing::Loaded;
+using testing::MaxAbsDiff;
+using testing::Prompt;
 
 std::vector<float> Copy(std::span<const float> s) { return {s.begin(), s.end()}; }
 
@@ -94,7 +71,7 @@ TEST(KvPlan, ConcatCachesAndTheSwitchFallBackToACopySayingWhy) {
 // chunks, rewinds) on `a` and `b` and compares the logits of every step.
 void ExpectSameConversation(const Runtime& a, const Runtime& b, const std::string& dtype, size_t length) {
   const int32_t vocab = static_cast<int32_t>(a.decoder_io().vocab_size);
-  const auto ids = Tokens(length, vocab, 11);
+  const auto ids = Prompt(length, vocab, 11);
   auto sa = a.NewState();
   auto sb = b.NewState();
   size_t done = 0, step = 0;
@@ -134,7 +111,7 @@ TEST_P(KvUpdateTest, IncrementalEqualsOneFullPass) {
   const std::string dtype = GetParam();
   Loaded l = Load("gqa", dtype);
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
-  const auto ids = Tokens(90, vocab, 5);
+  const auto ids = Prompt(90, vocab, 5);
   auto full = l.runtime->NewState();
   const auto reference = Copy(l.runtime->Forward(*full, ids, 1));
   auto step = l.runtime->NewState();
@@ -147,10 +124,10 @@ TEST_P(KvUpdateTest, RewindCloneAndReuseReplayTheConversation) {
   const std::string dtype = GetParam();
   Loaded l = Load("gqa", dtype);
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
-  const auto first = Tokens(70, vocab, 1);
+  const auto first = Prompt(70, vocab, 1);
   auto second = first;
   second.resize(30);  // a second turn that shares the first 30 tokens, then differs
-  const auto tail = Tokens(41, vocab, 9);
+  const auto tail = Prompt(41, vocab, 9);
   second.insert(second.end(), tail.begin() + 1, tail.end());
 
   auto replay = l.runtime->NewState();
@@ -174,7 +151,7 @@ TEST(KvBuffers, CopyingCachesWithSeveralHeadsSurviveRewinds) {
   Loaded l = Load("kv-shared-alt");
   ASSERT_EQ(l.runtime->decoder_io().kv_layers[0].num_heads, 2);
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
-  const auto ids = Tokens(40, vocab, 3);
+  const auto ids = Prompt(40, vocab, 3);
   auto replay = l.runtime->NewState();
   const auto reference = Copy(l.runtime->Forward(*replay, std::span(ids).first(25), 1));
   auto s = l.runtime->NewState();
@@ -189,9 +166,9 @@ TEST(KvBuffers, CapacityGrowsGeometricallyOrIsTheContextSize) {
   auto state = l.runtime->NewState();
   auto& impl = static_cast<KvStateImpl&>(*state);
   EXPECT_EQ(impl.capacity(), 0u);  // nothing allocated before the first step
-  l.runtime->Forward(*state, Tokens(10, vocab, 1), 1);
+  l.runtime->Forward(*state, Prompt(10, vocab, 1), 1);
   EXPECT_EQ(impl.capacity(), 64u);
-  l.runtime->Forward(*state, Tokens(60, vocab, 2), 1);
+  l.runtime->Forward(*state, Prompt(60, vocab, 2), 1);
   EXPECT_EQ(impl.capacity(), 128u);
   state->Truncate(5);
   EXPECT_EQ(impl.capacity(), 128u);  // a rewind is a length change
@@ -200,7 +177,7 @@ TEST(KvBuffers, CapacityGrowsGeometricallyOrIsTheContextSize) {
   fixed.max_context = 300;
   Loaded c = Load("gqa", "q4", fixed);
   auto s = c.runtime->NewState();
-  c.runtime->Forward(*s, Tokens(3, vocab, 1), 1);
+  c.runtime->Forward(*s, Prompt(3, vocab, 1), 1);
   EXPECT_EQ(static_cast<KvStateImpl&>(*s).capacity(), 300u);
 }
 
@@ -213,7 +190,7 @@ TEST(KvBuffers, AFailedStepLeavesTheStateUsable) {
     options.kv_prefill = !whole;
     Loaded l = Load("broken-present", "q4", options);
     const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
-    const auto ids = Tokens(12, vocab, 4);
+    const auto ids = Prompt(12, vocab, 4);
     auto s = l.runtime->NewState();
     l.runtime->Forward(*s, std::span(ids).first(4), 1);
     EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, std::span(ids).subspan(4, 6), 1), ErrorKind::kRuntime,
