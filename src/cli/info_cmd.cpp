@@ -110,6 +110,11 @@ void PrintText(const nlohmann::json& j) {
               FormatBytes(m["decoder"]["kv_cache_bytes"].get<uint64_t>()).c_str(),
               FormatBytes(m["decoder"]["logits_bytes"].get<uint64_t>()).c_str(),
               FormatBytes(m["decoder"]["total_bytes"].get<uint64_t>()).c_str());
+  if (m["decoder"].contains("kv_buffer_bytes") &&
+      m["decoder"]["kv_buffer_bytes"].get<uint64_t>() != m["decoder"]["kv_cache_bytes"].get<uint64_t>()) {
+    std::printf("    KV buffers %s: layers updated by copy keep a second buffer for present.*\n",
+                FormatBytes(m["decoder"]["kv_buffer_bytes"].get<uint64_t>()).c_str());
+  }
   std::printf("    (%s)\n", m["note"].get<std::string>().c_str());
   if (m.contains("device_note")) std::printf("    note: %s\n", m["device_note"].get<std::string>().c_str());
 }

@@ -97,6 +97,9 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
   // Memory plan: weights, the KV cache at `context` tokens, and one row of logits, per graph.
   const size_t ctx = context > 0 ? context : runtime->max_context();
   const uint64_t kv_bytes = d.KvBytesPerToken() * ctx;
+  // What the state allocates for that: layers updated by copy keep a spare buffer for present.*.
+  uint64_t kv_buffer_bytes = 0;
+  for (const auto& l : d.kv_layers) kv_buffer_bytes += l.BytesPerToken() * ctx * (l.in_place ? 1 : 2);
   const uint64_t logits_bytes = static_cast<uint64_t>(d.vocab_size) * TensorTypeSize(d.logits.type);
   const uint64_t decoder_total = p.decoder.WeightBytes() + kv_bytes + logits_bytes;
   j["memory"] = {{"context", ctx},
@@ -104,7 +107,8 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                  {"embed", {{"device", runtime->options().embed_device}, {"weight_bytes", p.embed.WeightBytes()},
                             {"total_bytes", p.embed.WeightBytes()}}},
                  {"decoder", {{"device", runtime->options().device}, {"weight_bytes", p.decoder.WeightBytes()},
-                              {"kv_cache_bytes", kv_bytes}, {"logits_bytes", logits_bytes},
+                              {"kv_cache_bytes", kv_bytes}, {"kv_buffer_bytes", kv_buffer_bytes},
+                              {"logits_bytes", logits_bytes},
                               {"total_bytes", decoder_total}}},
                  {"note", "excludes ONNX Runtime's working buffers (activations), which grow with the prefill chunk"}};
   return j;

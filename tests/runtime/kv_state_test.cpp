@@ -44,8 +44,9 @@ TEST(KvPlan, GroupQueryAttentionCachesAreUpdatedInPlace) {
     EXPECT_TRUE(layer.in_place) << layer.past_key.name << ": " << layer.cache_note;
     EXPECT_EQ(layer.attention, "com.microsoft:GroupQueryAttention");
   }
-  nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 0);
+  nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 100);
   for (const auto& layer : j["discovery"]["kv_layers"]) EXPECT_EQ(layer["cache_update"], "in_place");
+  EXPECT_EQ(j["memory"]["decoder"]["kv_buffer_bytes"], l.runtime->decoder_io().KvBytesPerToken() * 100);
 }
 
 TEST(KvPlan, ConcatCachesAndTheSwitchFallBackToACopySayingWhy) {
@@ -55,8 +56,9 @@ TEST(KvPlan, ConcatCachesAndTheSwitchFallBackToACopySayingWhy) {
     EXPECT_EQ(layer.attention, "Concat");
     EXPECT_EQ(layer.cache_note, "read by Concat, which returns a new tensor rather than updating the cache");
   }
-  nlohmann::json j = DescribeModel(concat.package, concat.runtime.get(), 0);
+  nlohmann::json j = DescribeModel(concat.package, concat.runtime.get(), 100);
   EXPECT_EQ(j["discovery"]["kv_layers"][0]["cache_update"], "copy");
+  EXPECT_EQ(j["memory"]["decoder"]["kv_buffer_bytes"], 2 * concat.runtime->decoder_io().KvBytesPerToken() * 100);
 
   RuntimeOptions off;
   off.kv_in_place = false;
