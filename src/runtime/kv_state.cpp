@@ -30,13 +30,11 @@ void KvStateImpl::Reserve(size_t total) {
   if (capacity == capacity_) return;
   for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
     const KvLayerSpec& layer = io_->kv_layers[i];
+    // The cached positions sit compact at the start of the buffer, so growing keeps them in place.
     const size_t bytes = static_cast<size_t>(layer.num_heads) * capacity * RowBytes(layer);
-    const size_t used = static_cast<size_t>(layer.num_heads) * length() * RowBytes(layer);
     for (Cache* c : {&keys_[i], &values_[i]}) {
-      HostBuffer grown(bytes);
-      if (used) std::memcpy(grown.data(), c->live.data(), used);
-      c->live = std::move(grown);
-      if (!layer.in_place) c->spare = HostBuffer(bytes);
+      c->live.Grow(bytes);
+      if (!layer.in_place) c->spare.Grow(bytes);
     }
   }
   capacity_ = capacity;
@@ -144,7 +142,7 @@ Ort::Value KvStateImpl::Scalar(TensorType type, const std::vector<int64_t>& shap
 Ort::Value KvStateImpl::Logits(size_t rows) {
   const TensorSpec& spec = io_->logits;
   const size_t bytes = rows * static_cast<size_t>(io_->vocab_size) * TensorTypeSize(spec.type);
-  if (logits_.size() < bytes) logits_ = HostBuffer(bytes);
+  logits_.Grow(bytes);
   const std::vector<int64_t> shape = {1, static_cast<int64_t>(rows), io_->vocab_size};
   return Ort::Value::CreateTensor(memory_, logits_.data(), bytes, shape.data(), shape.size(), ToOrtType(spec.type));
 }

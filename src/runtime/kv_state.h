@@ -31,7 +31,7 @@ class KvStateImpl final : public KvState {
   std::unique_ptr<KvState> Clone() const override;
 
   size_t capacity() const { return capacity_; }
-  // Makes room for `total` positions, keeping the cached ones (a copy only when it grows).
+  // Makes room for `total` positions, keeping the cached ones (growing remaps, never copies).
   void Reserve(size_t total);
 
   // The tensors a step from length() to `total` positions binds for KV layer `layer`: past is
