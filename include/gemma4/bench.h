@@ -21,7 +21,7 @@ struct BenchOptions {
   size_t gen_tokens = 128;           // -n: decode steps timed after the first token
   int repetitions = 5;               // -r
   int warmup = 1;                    // untimed short runs first (thread pools, allocator arenas)
-  std::vector<size_t> depths;        // --depth: decode also measured after this many cached tokens
+  std::vector<size_t> depths;        // -d/--depth: for each, prefill this many tokens, then time decoding
   std::vector<int32_t> prompt_ids;   // the prompt; empty: prompt_tokens random ids (seeded)
   uint64_t seed = 1234;              // for the random prompt
 };
@@ -33,10 +33,14 @@ struct BenchStat {
   static BenchStat Of(std::vector<double> samples);
 };
 
+// One depth (llama-bench's -d): a prompt of `depth` random tokens prefilled, then gen_tokens decoded.
 struct BenchDepthResult {
   size_t depth = 0;
+  BenchStat ttft_ms;       // the prefill to `depth` and the first token
   BenchStat decode_tok_s;
-  BenchStat host_share;  // fraction of each decode step spent outside ONNX Runtime's Run
+  BenchStat host_share;    // fraction of each decode step spent outside ONNX Runtime's Run
+  double peak_rss_mb = 0;  // over this depth's runs (VmHWM reset before them where the kernel allows)
+  double peak_anon_mb = 0; // anonymous memory (KV cache, buffers, arenas; not the mapped weights), sampled
 };
 
 struct BenchResult {
@@ -54,6 +58,7 @@ struct BenchResult {
   BenchStat host_ms_per_token;   // the same, in milliseconds
   std::vector<BenchDepthResult> depths;
   double peak_rss_mb = 0;        // VmHWM of this process at the end (includes the load)
+  double peak_anon_mb = 0;       // anonymous memory over the pp/tg runs, sampled
   std::vector<int32_t> prompt_ids;
   std::vector<int32_t> output_ids;  // greedy output of the first repetition (for cross-checks)
 

@@ -45,6 +45,12 @@ struct KvLayerSpec {
   int64_t num_heads = 0;  // dim 1 of the cache
   int64_t head_dim = 0;   // dim 3 of the cache
   TensorType type = TensorType::kFloat32;
+  // How a step updates this cache, decided at load from the graph: in place (past and present bound
+  // to one runtime-owned buffer, so a step writes only its new positions; the op must allow it, as
+  // GroupQueryAttention does) or by a copy (present.* written into a second buffer, then swapped).
+  bool in_place = false;
+  std::string attention;   // the op that reads the cache ("com.microsoft:GroupQueryAttention", "Concat")
+  std::string cache_note;  // why the update copies, when it does
   // Bytes one cached token takes in this layer (keys + values).
   uint64_t BytesPerToken() const { return 2ull * num_heads * head_dim * TensorTypeSize(type); }
 };
@@ -81,6 +87,9 @@ struct RuntimeOptions {
   bool kv_prefill = true;                // prefill all but the last tokens through a copy of the decoder
                                          // pruned to its KV outputs (skips the KV-shared layers and the
                                          // LM head); off: every prompt token runs the whole graph
+  bool kv_in_place = true;               // update caches in place where the graph allows it (past and
+                                         // present bound to one buffer: GroupQueryAttention); off: every
+                                         // step writes present.* into a second buffer (a full copy)
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };

@@ -60,12 +60,17 @@ void PrintTable(const BenchResult& r) {
   std::printf("| %s | %s | %s | tg%zu | %s | %s /token |\n", model.c_str(), r.dtype.c_str(), threads.c_str(), r.gen_tokens,
               Cell(r.decode_tok_s, 2).c_str(), Cell(r.decode_ms_per_token, 2).c_str());
   for (const auto& d : r.depths) {
-    std::printf("| %s | %s | %s | tg%zu @ d%zu | %s | |\n", model.c_str(), r.dtype.c_str(), threads.c_str(), r.gen_tokens,
-                d.depth, Cell(d.decode_tok_s, 2).c_str());
+    std::printf("| %s | %s | %s | tg%zu @ d%zu | %s | ttft %s |\n", model.c_str(), r.dtype.c_str(), threads.c_str(),
+                r.gen_tokens, d.depth, Cell(d.decode_tok_s, 2).c_str(), Cell(d.ttft_ms, 1).c_str());
   }
-  std::printf("\nload %.0f ms | peak RSS %.0f MiB | host work outside ONNX Runtime %.2f%% of a decode step (%.3f ms/token)"
-              " | %zu repetitions\n",
-              r.load_ms, r.peak_rss_mb, 100.0 * r.host_share.median, r.host_ms_per_token.median, r.ttft_ms.samples.size());
+  std::printf("\nload %.0f ms | peak RSS %.0f MiB | peak anonymous %.0f MiB | host work outside ONNX Runtime %.2f%% of a "
+              "decode step (%.3f ms/token) | %zu repetitions\n",
+              r.load_ms, r.peak_rss_mb, r.peak_anon_mb, 100.0 * r.host_share.median, r.host_ms_per_token.median,
+              r.ttft_ms.samples.size());
+  if (!r.depths.empty()) {
+    std::printf("\n| depth | peak RSS MiB | peak anonymous MiB |\n| ---: | ---: | ---: |\n");
+    for (const auto& d : r.depths) std::printf("| %zu | %.0f | %.0f |\n", d.depth, d.peak_rss_mb, d.peak_anon_mb);
+  }
 }
 
 void PrintVerifyTable(const VerifyBenchResult& r) {
@@ -138,7 +143,9 @@ void Setup(CLI::App& app) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--warmup", f->bench.warmup, "Untimed short runs before the first repetition")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("-d,--depth", f->depths, "Also time decoding after this many cached tokens (repeatable)")
+  app.add_option("-d,--depth", f->depths,
+                 "Also, per depth: prefill that many tokens, then time decoding (TTFT, tok/s, peak RSS and anonymous "
+                 "memory each; list: 512,4096,16384)")
       ->delimiter(',');
   app.add_option("--verify", f->verify,
                  "Instead of pp/tg: time a decoder call with 1+K tokens against one with 1 token after the -p "

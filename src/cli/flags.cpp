@@ -30,6 +30,9 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
   app.add_flag("!--no-kv-prefill", flags.runtime.kv_prefill,
                "Prefill every prompt token through the whole decoder (default: all but the last go through a copy "
                "pruned to the KV-owning layers)");
+  app.add_flag("!--no-kv-in-place", flags.runtime.kv_in_place,
+               "Copy every KV cache into a second buffer each step (default: layers whose attention can update "
+               "its cache in place, e.g. GroupQueryAttention, write only the new positions)");
   app.add_option("--graph-opt", flags.runtime.graph_optimization_level, "ONNX Runtime graph optimisation level (0, 1, 2, 99)")
       ->check(CLI::IsMember({0, 1, 2, 99}))->capture_default_str();
 }

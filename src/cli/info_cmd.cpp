@@ -92,6 +92,13 @@ void PrintText(const nlohmann::json& j) {
     std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
                 l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),
                 l["type"].get<std::string>().c_str(), FormatBytes(l["bytes_per_token"].get<uint64_t>()).c_str());
+    const std::string attention = l.value("attention", "");
+    if (l.value("cache_update", "") == "in_place") {
+      std::printf("        updated in place by %s (a step writes only its new positions)\n", attention.c_str());
+    } else {
+      std::printf("        updated by copy%s%s: %s\n", attention.empty() ? "" : " after ", attention.c_str(),
+                  l.value("cache_note", "").c_str());
+    }
   }
   const auto& m = j["memory"];
   std::printf("\nmemory for %llu tokens of context (KV %s/token):\n", m["context"].get<unsigned long long>(),
@@ -103,6 +110,11 @@ void PrintText(const nlohmann::json& j) {
               FormatBytes(m["decoder"]["kv_cache_bytes"].get<uint64_t>()).c_str(),
               FormatBytes(m["decoder"]["logits_bytes"].get<uint64_t>()).c_str(),
               FormatBytes(m["decoder"]["total_bytes"].get<uint64_t>()).c_str());
+  if (m["decoder"].contains("kv_buffer_bytes") &&
+      m["decoder"]["kv_buffer_bytes"].get<uint64_t>() != m["decoder"]["kv_cache_bytes"].get<uint64_t>()) {
+    std::printf("    KV buffers %s: layers updated by copy keep a second buffer for present.*\n",
+                FormatBytes(m["decoder"]["kv_buffer_bytes"].get<uint64_t>()).c_str());
+  }
   std::printf("    (%s)\n", m["note"].get<std::string>().c_str());
   if (m.contains("device_note")) std::printf("    note: %s\n", m["device_note"].get<std::string>().c_str());
 }

@@ -12,6 +12,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
+#include "generate/memory_watch.h"
 
 namespace gemma4 {
 
@@ -93,8 +94,9 @@ nlohmann::ordered_json StatJson(const BenchStat& s) {
 nlohmann::ordered_json BenchResult::ToJson() const {
   nlohmann::ordered_json depth_json = nlohmann::ordered_json::array();
   for (const auto& d : depths) {
-    depth_json.push_back({{"depth", d.depth}, {"decode_tok_s", StatJson(d.decode_tok_s)},
-                          {"host_share", StatJson(d.host_share)}});
+    depth_json.push_back({{"depth", d.depth}, {"ttft_ms", StatJson(d.ttft_ms)}, {"decode_tok_s", StatJson(d.decode_tok_s)},
+                          {"host_share", StatJson(d.host_share)}, {"peak_rss_mb", d.peak_rss_mb},
+                          {"peak_anon_mb", d.peak_anon_mb}});
   }
   return {{"model", model},
           {"dtype", dtype},
@@ -111,6 +113,7 @@ nlohmann::ordered_json BenchResult::ToJson() const {
           {"host_ms_per_token", StatJson(host_ms_per_token)},
           {"depths", depth_json},
           {"peak_rss_mb", peak_rss_mb},
+          {"peak_anon_mb", peak_anon_mb},
           {"prompt_ids", prompt_ids},
           {"output_ids", output_ids}};
 }
@@ -152,6 +155,7 @@ BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptio
   }
 
   std::vector<double> ttft, prefill, decode, ms_per_token, share, host_ms;
+  MemoryWatch main_memory;
   for (int r = 0; r < options.repetitions; ++r) {
     say("pp" + std::to_string(result.prompt_tokens) + "+tg" + std::to_string(options.gen_tokens) + " run " +
         std::to_string(r + 1) + "/" + std::to_string(options.repetitions));
@@ -166,6 +170,7 @@ BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptio
     host_ms.push_back(f.steps ? host / double(f.steps) : 0.0);
     if (r == 0) result.output_ids = std::move(f.output);
   }
+  result.peak_anon_mb = main_memory.Stop().anon_mb;
   result.ttft_ms = BenchStat::Of(ttft);
   result.prefill_tok_s = BenchStat::Of(prefill);
   result.decode_tok_s = BenchStat::Of(decode);
@@ -176,15 +181,20 @@ BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptio
   for (size_t depth : options.depths) {
     if (depth == 0) continue;
     std::vector<int32_t> prompt = RandomPrompt(depth, vocab, options.seed + depth);
-    std::vector<double> d_decode, d_share;
+    std::vector<double> d_ttft, d_decode, d_share;
+    session.Reset();  // the previous depth's cache goes before this depth's peaks are taken
+    MemoryWatch memory;
     for (int r = 0; r < options.repetitions; ++r) {
       say("tg" + std::to_string(options.gen_tokens) + " @ depth " + std::to_string(depth) + " run " +
           std::to_string(r + 1) + "/" + std::to_string(options.repetitions));
       RunFigures f = TimedRun(session, prompt, options.gen_tokens);
+      d_ttft.push_back(f.ttft_ms);
       d_decode.push_back(f.decode_ms > 0 ? double(f.steps) * 1000.0 / f.decode_ms : 0.0);
       d_share.push_back(f.decode_ms > 0 ? std::max(0.0, f.decode_ms - f.decode_ort_ms) / f.decode_ms : 0.0);
     }
-    result.depths.push_back({depth, BenchStat::Of(d_decode), BenchStat::Of(d_share)});
+    const MemoryFigures peaks = memory.Stop();
+    result.depths.push_back({depth, BenchStat::Of(d_ttft), BenchStat::Of(d_decode), BenchStat::Of(d_share),
+                             peaks.rss_mb, peaks.anon_mb});
   }
   result.peak_rss_mb = PeakRssMb();
   return result;

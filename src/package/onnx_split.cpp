@@ -15,47 +15,16 @@
 namespace gemma4::onnx {
 namespace {
 
+using wire::AsString;
+using wire::Field;
+using wire::Fields;
 using wire::Reader;
+using wire::StringField;
 using wire::WireError;
 
 // GraphProto field numbers.
 constexpr uint32_t kNode = 1, kInitializer = 5, kInput = 11, kOutput = 12, kValueInfo = 13, kSparseInitializer = 15;
 constexpr uint32_t kModelGraph = 7;
-
-std::string_view AsString(Reader r) { return {reinterpret_cast<const char*>(r.p), static_cast<size_t>(r.end - r.p)}; }
-
-// One field of a message: its number, the whole encoded field (tag included) for a verbatim
-// copy, and the payload of length-delimited fields.
-struct Field {
-  uint32_t number = 0, wire_type = 0;
-  std::string_view encoded;
-  Reader payload{nullptr, nullptr, nullptr};
-};
-
-std::vector<Field> Fields(Reader r) {
-  std::vector<Field> fields;
-  uint32_t f, w;
-  for (;;) {
-    const uint8_t* start = r.p;
-    if (!r.Tag(f, w)) break;
-    Field field{f, w, {}, {nullptr, nullptr, nullptr}};
-    if (w == 2) field.payload = r.Sub();
-    else r.Skip(w);
-    field.encoded = {reinterpret_cast<const char*>(start), static_cast<size_t>(r.p - start)};
-    fields.push_back(field);
-  }
-  return fields;
-}
-
-// The first string field `number` of a message, "" when absent.
-std::string_view StringField(Reader r, uint32_t number) {
-  uint32_t f, w;
-  while (r.Tag(f, w)) {
-    if (f == number && w == 2) return AsString(r.Sub());
-    r.Skip(w);
-  }
-  return {};
-}
 
 struct NodeInfo {
   size_t field = 0;  // index in the graph's fields
@@ -451,14 +420,21 @@ std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, c
 
 std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const ModelSummary& summary,
                                             const std::vector<std::string>& first_outputs) {
-  GraphSplit split;
-  split.path = path;
-  split.first_outputs = first_outputs;
+  std::string model;
   {
     wire::MappedFile file(path);
     if (file.size() == 0) throw Error(ErrorKind::kCorrupt, path.string() + ": empty file, not an ONNX model");
-    split.model.assign(reinterpret_cast<const char*>(file.data()), file.size());
+    model.assign(reinterpret_cast<const char*>(file.data()), file.size());
   }
+  return SplitAfterOutputs(path, summary, first_outputs, std::move(model));
+}
+
+std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const ModelSummary& summary,
+                                            const std::vector<std::string>& first_outputs, std::string model) {
+  GraphSplit split;
+  split.path = path;
+  split.first_outputs = first_outputs;
+  split.model = std::move(model);
   // Each sidecar's real folder and name; all must share one folder.
   split.data_folder = std::filesystem::weakly_canonical(path).parent_path();
   bool first_ref = true;

@@ -54,5 +54,9 @@ std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, c
 // The same with the file's summary already read (ReadModelSummary(path)), to walk it only once.
 std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const ModelSummary& summary,
                                             const std::vector<std::string>& first_outputs);
+// The same over `model`, the bytes of `path` after an edit at load (onnx_kv_attention.h) that kept
+// every initializer as it was, so `summary` still says where their external data lives.
+std::optional<GraphSplit> SplitAfterOutputs(const std::filesystem::path& path, const ModelSummary& summary,
+                                            const std::vector<std::string>& first_outputs, std::string model);
 
 }  // namespace gemma4::onnx

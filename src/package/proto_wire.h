@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gemma4/error.h"
 
@@ -130,6 +131,41 @@ inline void PutBytesField(std::string& out, uint32_t field, std::string_view byt
   PutVarint(out, (uint64_t(field) << 3) | 2);
   PutVarint(out, bytes.size());
   out.append(bytes);
+}
+
+inline std::string_view AsString(Reader r) { return {reinterpret_cast<const char*>(r.p), static_cast<size_t>(r.end - r.p)}; }
+
+// One field of a message: its number, the whole encoded field (tag included) for a verbatim
+// copy, and the payload of length-delimited fields.
+struct Field {
+  uint32_t number = 0, wire_type = 0;
+  std::string_view encoded;
+  Reader payload{nullptr, nullptr, nullptr};
+};
+
+inline std::vector<Field> Fields(Reader r) {
+  std::vector<Field> fields;
+  uint32_t f, w;
+  for (;;) {
+    const uint8_t* start = r.p;
+    if (!r.Tag(f, w)) break;
+    Field field{f, w, {}, {nullptr, nullptr, nullptr}};
+    if (w == 2) field.payload = r.Sub();
+    else r.Skip(w);
+    field.encoded = {reinterpret_cast<const char*>(start), static_cast<size_t>(r.p - start)};
+    fields.push_back(field);
+  }
+  return fields;
+}
+
+// The first string field `number` of a message, "" when absent.
+inline std::string_view StringField(Reader r, uint32_t number) {
+  uint32_t f, w;
+  while (r.Tag(f, w)) {
+    if (f == number && w == 2) return AsString(r.Sub());
+    r.Skip(w);
+  }
+  return {};
 }
 
 }  // namespace gemma4::onnx::wire

@@ -79,7 +79,9 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
   for (const auto& l : d.kv_layers) {
     kv.push_back({{"index", l.index}, {"past_key", l.past_key.name}, {"past_value", l.past_value.name},
                   {"present_key", l.present_key}, {"present_value", l.present_value}, {"num_heads", l.num_heads},
-                  {"head_dim", l.head_dim}, {"type", TensorTypeName(l.type)}, {"bytes_per_token", l.BytesPerToken()}});
+                  {"head_dim", l.head_dim}, {"type", TensorTypeName(l.type)}, {"bytes_per_token", l.BytesPerToken()},
+                  {"cache_update", l.in_place ? "in_place" : "copy"}, {"attention", l.attention},
+                  {"cache_note", l.cache_note}});
   }
   j["discovery"] = {{"per_layer_inputs", d.per_layer_inputs.has_value()},
                     {"position_ids", d.position_ids.has_value()},
@@ -95,6 +97,9 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
   // Memory plan: weights, the KV cache at `context` tokens, and one row of logits, per graph.
   const size_t ctx = context > 0 ? context : runtime->max_context();
   const uint64_t kv_bytes = d.KvBytesPerToken() * ctx;
+  // What the state allocates for that: layers updated by copy keep a spare buffer for present.*.
+  uint64_t kv_buffer_bytes = 0;
+  for (const auto& l : d.kv_layers) kv_buffer_bytes += l.BytesPerToken() * ctx * (l.in_place ? 1 : 2);
   const uint64_t logits_bytes = static_cast<uint64_t>(d.vocab_size) * TensorTypeSize(d.logits.type);
   const uint64_t decoder_total = p.decoder.WeightBytes() + kv_bytes + logits_bytes;
   j["memory"] = {{"context", ctx},
@@ -102,7 +107,8 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                  {"embed", {{"device", runtime->options().embed_device}, {"weight_bytes", p.embed.WeightBytes()},
                             {"total_bytes", p.embed.WeightBytes()}}},
                  {"decoder", {{"device", runtime->options().device}, {"weight_bytes", p.decoder.WeightBytes()},
-                              {"kv_cache_bytes", kv_bytes}, {"logits_bytes", logits_bytes},
+                              {"kv_cache_bytes", kv_bytes}, {"kv_buffer_bytes", kv_buffer_bytes},
+                              {"logits_bytes", logits_bytes},
                               {"total_bytes", decoder_total}}},
                  {"note", "excludes ONNX Runtime's working buffers (activations), which grow with the prefill chunk"}};
   return j;

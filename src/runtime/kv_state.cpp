@@ -1,94 +1,150 @@
-// KV cache bookkeeping: empty caches from the discovered shapes, truncation (rewind) and cloning.
+// KV buffers: growth, views for a step, commit, rewind and cloning.
 #include "runtime/kv_state.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "gemma4/error.h"
 
 namespace gemma4 {
-namespace {
 
-// Copies the first `keep` positions of a [1, H, len, D] tensor into a new [1, H, keep, D] one.
-Ort::Value SliceSequence(const Ort::Value& src, size_t keep) {
-  auto info = src.GetTensorTypeAndShapeInfo();
-  std::vector<int64_t> shape = info.GetShape();
-  const size_t heads = shape[1], len = shape[2], dim = shape[3];
-  const size_t elem = TensorTypeSize(ToTensorType(info.GetElementType()));
-  Ort::AllocatorWithDefaultOptions alloc;
-  shape[2] = static_cast<int64_t>(keep);
-  Ort::Value dst = Ort::Value::CreateTensor(alloc, shape.data(), shape.size(), info.GetElementType());
-  if (keep == 0) return dst;
-  const auto* s = static_cast<const uint8_t*>(src.GetTensorRawData());
-  auto* d = static_cast<uint8_t*>(dst.GetTensorMutableRawData());
-  const size_t row = dim * elem;
-  for (size_t h = 0; h < heads; ++h) std::memcpy(d + h * keep * row, s + h * len * row, keep * row);
-  return dst;
+size_t NextKvCapacity(size_t current, size_t needed, size_t max_context, bool fixed) {
+  if (needed <= current) return current;
+  if (fixed) return std::max(needed, max_context);
+  constexpr size_t kMinimum = 64;
+  const size_t grown = std::max({needed, current * 2, kMinimum});
+  return std::max(needed, std::min(grown, max_context));
 }
 
-}  // namespace
+KvStateImpl::KvStateImpl(const DecoderIo& io, size_t max_context, bool fixed_capacity)
+    : io_(&io), max_context_(max_context), fixed_(fixed_capacity),
+      memory_(Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault)),
+      keys_(io.kv_layers.size()), values_(io.kv_layers.size()) {}
 
-Ort::Value EmptyCacheTensor(const KvLayerSpec& layer) {
-  std::vector<int64_t> shape = {1, layer.num_heads, 0, layer.head_dim};
-  Ort::AllocatorWithDefaultOptions alloc;
-  return Ort::Value::CreateTensor(alloc, shape.data(), shape.size(), ToOrtType(layer.type));
+size_t KvStateImpl::RowBytes(const KvLayerSpec& layer) const {
+  return static_cast<size_t>(layer.head_dim) * TensorTypeSize(layer.type);
 }
 
-KvStateImpl::KvStateImpl(const DecoderIo& io) : io_(&io) {
-  for (const auto& layer : io.kv_layers) {
-    keys_.push_back(EmptyCacheTensor(layer));
-    values_.push_back(EmptyCacheTensor(layer));
+void KvStateImpl::Reserve(size_t total) {
+  const size_t capacity = NextKvCapacity(capacity_, total, max_context_, fixed_);
+  if (capacity == capacity_) return;
+  for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
+    const KvLayerSpec& layer = io_->kv_layers[i];
+    // The cached positions sit compact at the start of the buffer, so growing keeps them in place.
+    const size_t bytes = static_cast<size_t>(layer.num_heads) * capacity * RowBytes(layer);
+    for (Cache* c : {&keys_[i], &values_[i]}) {
+      c->live.Grow(bytes);
+      if (!layer.in_place) c->spare.Grow(bytes);
+    }
   }
-  key_owners_.resize(keys_.size());
-  value_owners_.resize(values_.size());
+  capacity_ = capacity;
 }
 
-namespace {
+Ort::Value KvStateImpl::View(HostBuffer& buffer, const KvLayerSpec& layer, size_t positions) {
+  const std::vector<int64_t> shape = {1, layer.num_heads, static_cast<int64_t>(positions), layer.head_dim};
+  const size_t bytes = static_cast<size_t>(layer.num_heads) * positions * RowBytes(layer);
+  return Ort::Value::CreateTensor(memory_, buffer.data(), bytes, shape.data(), shape.size(), ToOrtType(layer.type));
+}
 
-// Shortens `cache` to its first `keep` positions. With one head the kept positions are a prefix
-// of the buffer, so the result is a view of it and the buffer moves to `owner` (which must then
-// outlive the view); otherwise the kept positions are copied.
-void ShortenSequence(Ort::Value& cache, Ort::Value& owner, size_t keep) {
-  auto info = cache.GetTensorTypeAndShapeInfo();
-  std::vector<int64_t> shape = info.GetShape();
-  if (shape[1] != 1 || keep == 0) {
-    cache = SliceSequence(cache, keep);
-    owner = Ort::Value{nullptr};
-    return;
+Ort::Value KvStateImpl::Past(size_t layer, bool value, size_t total) {
+  const KvLayerSpec& spec = io_->kv_layers[layer];
+  Cache& c = value ? values_[layer] : keys_[layer];
+  return View(c.live, spec, spec.in_place ? total : length());
+}
+
+Ort::Value KvStateImpl::Present(size_t layer, bool value, size_t total) {
+  const KvLayerSpec& spec = io_->kv_layers[layer];
+  Cache& c = value ? values_[layer] : keys_[layer];
+  return View(spec.in_place ? c.live : c.spare, spec, total);
+}
+
+void KvStateImpl::Commit(std::span<const int32_t> ids) {
+  for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
+    if (io_->kv_layers[i].in_place) continue;
+    std::swap(keys_[i].live, keys_[i].spare);
+    std::swap(values_[i].live, values_[i].spare);
   }
-  const size_t bytes = keep * static_cast<size_t>(shape[3]) * TensorTypeSize(ToTensorType(info.GetElementType()));
-  void* data = cache.GetTensorMutableRawData();
-  shape[2] = static_cast<int64_t>(keep);
-  Ort::Value view = Ort::Value::CreateTensor(cache.GetTensorMemoryInfo(), data, bytes, shape.data(), shape.size(),
-                                             info.GetElementType());
-  if (!owner) owner = std::move(cache);  // a view of a view keeps the first owner
-  cache = std::move(view);
+  tokens_.insert(tokens_.end(), ids.begin(), ids.end());
 }
-
-}  // namespace
 
 void KvStateImpl::Truncate(size_t length) {
   if (length >= tokens_.size()) return;
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    ShortenSequence(keys_[i], key_owners_[i], length);
-    ShortenSequence(values_[i], value_owners_[i], length);
+  // Compact caches with several heads keep head h at h * length positions: move each head's
+  // kept prefix down. One head (every in-place layer) needs nothing.
+  for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
+    const KvLayerSpec& layer = io_->kv_layers[i];
+    const size_t row = RowBytes(layer);
+    for (Cache* c : {&keys_[i], &values_[i]}) {
+      auto* base = static_cast<uint8_t*>(c->live.data());
+      for (int64_t h = 1; h < layer.num_heads; ++h) {
+        std::memmove(base + h * length * row, base + h * tokens_.size() * row, length * row);
+      }
+    }
   }
   tokens_.resize(length);
-  last_logits = Ort::Value{nullptr};
-}
-
-void KvStateImpl::ReleaseViews() {
-  for (auto& o : key_owners_) o = Ort::Value{nullptr};
-  for (auto& o : value_owners_) o = Ort::Value{nullptr};
+  logits_rows_ = 0;
 }
 
 std::unique_ptr<KvState> KvStateImpl::Clone() const {
-  auto copy = std::make_unique<KvStateImpl>(*io_);
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    copy->keys_[i] = SliceSequence(keys_[i], tokens_.size());
-    copy->values_[i] = SliceSequence(values_[i], tokens_.size());
+  auto copy = std::make_unique<KvStateImpl>(*io_, max_context_, fixed_);
+  if (!tokens_.empty()) copy->Reserve(tokens_.size());
+  for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
+    const KvLayerSpec& layer = io_->kv_layers[i];
+    const size_t used = static_cast<size_t>(layer.num_heads) * tokens_.size() * RowBytes(layer);
+    if (used == 0) continue;
+    std::memcpy(copy->keys_[i].live.data(), keys_[i].live.data(), used);
+    std::memcpy(copy->values_[i].live.data(), values_[i].live.data(), used);
   }
   copy->tokens_ = tokens_;
   return copy;
+}
+
+// The graph's int32 inputs get a narrowed copy (ids and positions stay far below 2^31: the
+// context is capped by max_position_embeddings).
+Ort::Value KvStateImpl::IntView(TensorType type, std::vector<int64_t>& values, std::vector<int32_t>& narrow,
+                                std::vector<int64_t> shape) {
+  if (type != TensorType::kInt32) {
+    return Ort::Value::CreateTensor<int64_t>(memory_, values.data(), values.size(), shape.data(), shape.size());
+  }
+  narrow.resize(values.size());
+  for (size_t i = 0; i < values.size(); ++i) narrow[i] = static_cast<int32_t>(values[i]);
+  return Ort::Value::CreateTensor<int32_t>(memory_, narrow.data(), narrow.size(), shape.data(), shape.size());
+}
+
+Ort::Value KvStateImpl::Ids(TensorType type, std::span<const int32_t> ids) {
+  ids_.assign(ids.begin(), ids.end());
+  return IntView(type, ids_, ids32_, {1, static_cast<int64_t>(ids.size())});
+}
+
+Ort::Value KvStateImpl::Mask(TensorType type, size_t total) {
+  // Every cached position is attended (no padding): a mask of ones, grown with the capacity.
+  if (mask_.size() < total) mask_.assign(std::max(total, capacity_), 1);
+  if (type == TensorType::kInt32) {
+    if (mask32_.size() < total) mask32_.assign(mask_.size(), 1);
+    const std::vector<int64_t> shape = {1, static_cast<int64_t>(total)};
+    return Ort::Value::CreateTensor<int32_t>(memory_, mask32_.data(), total, shape.data(), shape.size());
+  }
+  const std::vector<int64_t> shape = {1, static_cast<int64_t>(total)};
+  return Ort::Value::CreateTensor<int64_t>(memory_, mask_.data(), total, shape.data(), shape.size());
+}
+
+Ort::Value KvStateImpl::Positions(TensorType type, size_t first, size_t count) {
+  positions_.resize(count);
+  for (size_t i = 0; i < count; ++i) positions_[i] = static_cast<int64_t>(first + i);
+  return IntView(type, positions_, positions32_, {1, static_cast<int64_t>(count)});
+}
+
+Ort::Value KvStateImpl::Scalar(TensorType type, const std::vector<int64_t>& shape, int64_t value) {
+  scalar_.assign(1, value);
+  return IntView(type, scalar_, scalar32_, shape);
+}
+
+Ort::Value KvStateImpl::Logits(size_t rows) {
+  const TensorSpec& spec = io_->logits;
+  const size_t bytes = rows * static_cast<size_t>(io_->vocab_size) * TensorTypeSize(spec.type);
+  logits_.Grow(bytes);
+  const std::vector<int64_t> shape = {1, static_cast<int64_t>(rows), io_->vocab_size};
+  return Ort::Value::CreateTensor(memory_, logits_.data(), bytes, shape.data(), shape.size(), ToOrtType(spec.type));
 }
 
 }  // namespace gemma4

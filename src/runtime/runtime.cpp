@@ -1,5 +1,6 @@
 // The two sessions of a package and one forward step: embed the new ids, run the decoder over
-// the cache, keep present.* as the next past_key_values.*, hand back the last logits.
+// the cache with every cache, mask, position and logits tensor bound (IoBinding) to buffers the
+// state owns, hand back the last logits.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -9,24 +10,33 @@
 #include "gemma4/error.h"
 #include "gemma4/float16.h"
 #include "gemma4/log.h"
+#include "package/onnx_kv_attention.h"
 #include "package/onnx_proto.h"
 #include "package/onnx_split.h"
+#include "package/proto_wire.h"
 #include "runtime/io_discovery.h"
 #include "runtime/kv_state.h"
-#include "runtime/output_check.h"
 #include "runtime/ort.h"
 #include "runtime/session_factory.h"
 
 namespace gemma4 {
+
+// What a step binds to one output of a decoder session.
+struct OutputSlot {
+  enum Kind { kLogits, kPresent, kOther } kind = kOther;
+  size_t layer = 0;    // kPresent: index in kv_layers
+  bool value = false;  // kPresent: the value (else the key) cache
+};
 
 // One decoder session and its input and output names in Run() order, fixed at load.
 struct DecoderPart {
   Ort::Session session{nullptr};
   std::vector<std::string> input_names, output_names;
   std::vector<const char*> input_ptrs, output_ptrs;
+  std::vector<OutputSlot> output_slots;  // one per output name
 
   DecoderPart() = default;
-  DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs);
+  DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs, const DecoderIo& io);
 };
 
 // Where one input of the head comes from: an input the first half was fed, or one of its outputs.
@@ -51,30 +61,22 @@ struct Runtime::Impl {
   EmbedIo embed_io;
   DecoderIo decoder_io;
   size_t max_context = 0;
+  // Where a step's outputs that no state buffer holds (the split boundary) are allocated.
+  Ort::MemoryInfo cpu_memory = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
+  // From the graph at load: how each KV layer reads its cache, and the graph edited to allow
+  // in-place updates (empty when no edit was needed or possible).
+  onnx::KvAttentionPlan kv_plan;
 
   void Check();
+  // Applies kv_plan to decoder_io.kv_layers (in_place only where the plan and the shapes allow).
+  void AssignCacheUpdates();
   void Step(KvStateImpl& state, std::span<const int32_t> ids, size_t keep, bool want_logits) const;
   // Splits the decoder after its KV outputs into `decoder` and `head`; false (nothing loaded)
   // when the graph cannot be split.
-  bool LoadSplit(const Package& package);
+  bool LoadSplit(const Package& package, const onnx::ModelSummary& summary);
 };
 
 namespace {
-
-template <typename T>
-Ort::Value IndexTensor(std::vector<int64_t> shape, const std::vector<int64_t>& values) {
-  Ort::AllocatorWithDefaultOptions alloc;
-  Ort::Value v = Ort::Value::CreateTensor<T>(alloc, shape.data(), shape.size());
-  T* data = v.GetTensorMutableData<T>();
-  for (size_t i = 0; i < values.size(); ++i) data[i] = static_cast<T>(values[i]);
-  return v;
-}
-
-// An int64 or int32 tensor, whichever the graph declares.
-Ort::Value IntTensor(const TensorSpec& spec, std::vector<int64_t> shape, const std::vector<int64_t>& values) {
-  return spec.type == TensorType::kInt32 ? IndexTensor<int32_t>(std::move(shape), values)
-                                         : IndexTensor<int64_t>(std::move(shape), values);
-}
 
 // Converts a float tensor between float32 and float16 when producer and consumer disagree.
 Ort::Value CastFloat(Ort::Value src, TensorType want) {
@@ -119,11 +121,11 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   const bool split = static_cast<bool>(head.session);
   const size_t past = state.length();
   const size_t s = ids.size();
-  const int64_t seq = static_cast<int64_t>(s);
-  std::vector<int64_t> id_values(ids.begin(), ids.end());
+  const size_t total = past + s;
+  state.Reserve(total);
 
   Ort::RunOptions run_options;
-  Ort::Value input_ids = IntTensor(embed_io.input_ids, {1, seq}, id_values);
+  Ort::Value input_ids = state.Ids(embed_io.input_ids.type, ids);
   const char* embed_in[] = {embed_io.input_ids.name.c_str()};
   std::vector<const char*> embed_out = {embed_io.inputs_embeds.name.c_str()};
   if (decoder_io.per_layer_inputs) embed_out.push_back(embed_io.per_layer_inputs->name.c_str());
@@ -136,84 +138,93 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   }
   state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());
 
-  std::vector<int64_t> mask(past + s, 1), positions(s);
-  for (size_t i = 0; i < s; ++i) positions[i] = static_cast<int64_t>(past + i);
-
+  // Every input and output is bound; nothing of the state moves, so a step that fails anywhere
+  // below leaves it as it was (in-place layers may have written positions past length(), which
+  // no later step reads before writing them again).
   std::vector<Ort::Value> inputs;
   inputs.reserve(input_names.size());
-  for (const auto& name : input_names) {
+  const size_t kv_begin = input_names.size() - 2 * decoder_io.kv_layers.size();
+  for (size_t i = 0; i < kv_begin; ++i) {
+    const std::string& name = input_names[i];
     if (name == decoder_io.inputs_embeds.name) {
       inputs.push_back(CastFloat(std::move(embedded[0]), decoder_io.inputs_embeds.type));
     } else if (decoder_io.per_layer_inputs && name == decoder_io.per_layer_inputs->name) {
       inputs.push_back(CastFloat(std::move(embedded[1]), decoder_io.per_layer_inputs->type));
     } else if (name == decoder_io.attention_mask.name) {
-      inputs.push_back(IntTensor(decoder_io.attention_mask, {1, static_cast<int64_t>(past + s)}, mask));
+      inputs.push_back(state.Mask(decoder_io.attention_mask.type, total));
     } else if (decoder_io.position_ids && name == decoder_io.position_ids->name) {
-      inputs.push_back(IntTensor(*decoder_io.position_ids, {1, seq}, positions));
+      inputs.push_back(state.Positions(decoder_io.position_ids->type, past, s));
     } else if (decoder_io.num_logits_to_keep && name == decoder_io.num_logits_to_keep->name) {
       std::vector<int64_t> shape(decoder_io.num_logits_to_keep->shape.size(), 1);
-      inputs.push_back(IntTensor(*decoder_io.num_logits_to_keep, shape, {static_cast<int64_t>(keep)}));
+      inputs.push_back(state.Scalar(decoder_io.num_logits_to_keep->type, shape, static_cast<int64_t>(keep)));
     } else {
-      inputs.emplace_back(nullptr);  // KV slot, filled below without copying
+      throw Error(ErrorKind::kRuntime, decoder_name + ": no value for input '" + name + "'");
     }
   }
-  // KV inputs follow the fixed inputs in input_names, in kv_layers order (see Runtime ctor).
-  const size_t kv_begin = input_names.size() - 2 * decoder_io.kv_layers.size();
+  // KV inputs follow the fixed inputs in input_names, in kv_layers order (see DecoderInputOrder).
   for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
-    inputs[kv_begin + 2 * i] = std::move(state.keys()[i]);
-    inputs[kv_begin + 2 * i + 1] = std::move(state.values()[i]);
+    inputs.push_back(state.Past(i, false, total));
+    inputs.push_back(state.Past(i, true, total));
   }
+  // Rows of logits the graph returns: the kept ones, or every position without num_logits_to_keep.
+  const size_t rows = decoder_io.num_logits_to_keep ? keep : s;
 
-  std::vector<Ort::Value> outputs;
   run_start = std::chrono::steady_clock::now();
   try {
-    outputs = const_cast<Ort::Session&>(decoder.session).Run(run_options, decoder.input_ptrs.data(), inputs.data(),
-                                                             inputs.size(), decoder.output_ptrs.data(), decoder.output_ptrs.size());
+    Ort::IoBinding binding(const_cast<Ort::Session&>(decoder.session));
+    for (size_t i = 0; i < inputs.size(); ++i) binding.BindInput(decoder.input_ptrs[i], inputs[i]);
+    // Outputs in decoder.output_names order, so GetOutputValues() indexes like head_sources.
+    std::vector<Ort::Value> bound;
+    bound.reserve(decoder.output_names.size());
+    for (const OutputSlot& slot : decoder.output_slots) {
+      const char* name = decoder.output_ptrs[bound.size()];
+      if (slot.kind == OutputSlot::kLogits) {
+        bound.push_back(state.Logits(rows));
+        binding.BindOutput(name, bound.back());
+      } else if (slot.kind == OutputSlot::kPresent) {
+        bound.push_back(state.Present(slot.layer, slot.value, total));
+        binding.BindOutput(name, bound.back());
+      } else {
+        bound.emplace_back(nullptr);
+        binding.BindOutput(name, cpu_memory);
+      }
+    }
+    const_cast<Ort::Session&>(decoder.session).Run(run_options, binding);
     if (split && want_logits) {
       // The head reads original inputs and tensors of the first half, all borrowed, none copied.
-      std::vector<const OrtValue*> head_inputs;
-      head_inputs.reserve(head_sources.size());
-      for (const HeadSource& src : head_sources) {
-        head_inputs.push_back(src.from_first_output ? static_cast<const OrtValue*>(outputs[src.index])
-                                                    : static_cast<const OrtValue*>(inputs[src.index]));
+      std::vector<Ort::Value> outputs = binding.GetOutputValues();
+      Ort::IoBinding head_binding(const_cast<Ort::Session&>(head.session));
+      for (size_t i = 0; i < head_sources.size(); ++i) {
+        const HeadSource& src = head_sources[i];
+        head_binding.BindInput(head.input_ptrs[i], src.from_first_output ? outputs[src.index] : inputs[src.index]);
       }
-      OrtValue* logits = nullptr;
-      Ort::ThrowOnError(Ort::GetApi().Run(const_cast<Ort::Session&>(head.session), run_options, head.input_ptrs.data(),
-                                          head_inputs.data(), head_inputs.size(), head.output_ptrs.data(), 1, &logits));
-      state.last_logits = Ort::Value(logits);
+      Ort::Value logits = state.Logits(rows);
+      head_binding.BindOutput(head.output_ptrs[0], logits);
+      const_cast<Ort::Session&>(head.session).Run(run_options, head_binding);
     }
   } catch (const Ort::Exception& ex) {
-    // Give the cache back so the state stays usable after a failed step.
-    for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
-      state.keys()[i] = std::move(inputs[kv_begin + 2 * i]);
-      state.values()[i] = std::move(inputs[kv_begin + 2 * i + 1]);
-    }
     throw Error(ErrorKind::kRuntime, decoder_name + ": " + ex.what());
   }
   state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());
-
-  const size_t kv_out = split ? 0 : 1;
-  for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
-    Ort::Value& k = outputs[kv_out + 2 * i];
-    const auto shape = k.GetTensorTypeAndShapeInfo().GetShape();
-    if (shape.size() != 4 || shape[2] != static_cast<int64_t>(past + s)) {
-      throw Error(ErrorKind::kUnsupported, decoder_name + ": " + decoder_io.kv_layers[i].present_key +
-                                               " does not grow the cache by the new tokens (expected length " +
-                                               std::to_string(past + s) + ")");
-    }
-    state.keys()[i] = std::move(outputs[kv_out + 2 * i]);
-    state.values()[i] = std::move(outputs[kv_out + 2 * i + 1]);
-  }
-  state.ReleaseViews();
-  state.mutable_tokens().insert(state.mutable_tokens().end(), ids.begin(), ids.end());
-  if (!split) state.last_logits = std::move(outputs[0]);
-  else if (!want_logits) state.last_logits = Ort::Value{nullptr};
+  state.Commit(ids);
+  state.SetLogitsRows(want_logits ? rows : 0);
 }
 
-DecoderPart::DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs)
+DecoderPart::DecoderPart(Ort::Session s, std::vector<std::string> inputs, std::vector<std::string> outputs,
+                         const DecoderIo& io)
     : session(std::move(s)), input_names(std::move(inputs)), output_names(std::move(outputs)) {
   for (const auto& n : input_names) input_ptrs.push_back(n.c_str());
-  for (const auto& n : output_names) output_ptrs.push_back(n.c_str());
+  for (const auto& n : output_names) {
+    output_ptrs.push_back(n.c_str());
+    OutputSlot slot;
+    if (n == io.logits.name) slot.kind = OutputSlot::kLogits;
+    for (size_t i = 0; i < io.kv_layers.size(); ++i) {
+      if (n == io.kv_layers[i].present_key || n == io.kv_layers[i].present_value) {
+        slot = {OutputSlot::kPresent, i, n == io.kv_layers[i].present_value};
+      }
+    }
+    output_slots.push_back(slot);
+  }
 }
 
 namespace {
@@ -242,14 +253,15 @@ std::vector<std::string> PresentNames(const DecoderIo& io) {
 
 }  // namespace
 
-bool Runtime::Impl::LoadSplit(const Package& package) {
-  const onnx::ModelSummary summary = onnx::ReadModelSummary(package.decoder.onnx);
+bool Runtime::Impl::LoadSplit(const Package& package, const onnx::ModelSummary& summary) {
   std::vector<std::string> present;
   for (const auto& out : summary.outputs) {
     if (out.name.rfind("present.", 0) == 0) present.push_back(out.name);
   }
   if (present.empty()) return false;
-  std::optional<onnx::GraphSplit> split = onnx::SplitAfterOutputs(package.decoder.onnx, summary, present);
+  std::optional<onnx::GraphSplit> split =
+      kv_plan.model.empty() ? onnx::SplitAfterOutputs(package.decoder.onnx, summary, present)
+                            : onnx::SplitAfterOutputs(package.decoder.onnx, summary, present, kv_plan.model);
   if (!split) {
     Log(LogLevel::kDebug, decoder_name + ": cannot be split after its KV outputs; running it whole");
     return false;
@@ -269,11 +281,12 @@ bool Runtime::Impl::LoadSplit(const Package& package) {
     if (std::find(present.begin(), present.end(), spec.name) != present.end()) outputs.push_back(std::move(spec));
   }
   decoder_io = DiscoverDecoderIo(std::move(first_inputs), std::move(outputs), decoder_name);
+  AssignCacheUpdates();
   std::vector<std::string> first_names = PresentNames(decoder_io);
   for (const auto& b : split->boundary) {
     if (std::find(first_names.begin(), first_names.end(), b) == first_names.end()) first_names.push_back(b);
   }
-  decoder = DecoderPart(std::move(first), DecoderInputOrder(decoder_io), std::move(first_names));
+  decoder = DecoderPart(std::move(first), DecoderInputOrder(decoder_io), std::move(first_names), decoder_io);
   std::vector<std::string> head_inputs;
   for (const auto& spec : ReadSpecs(second, true)) {
     auto& names = decoder.input_names;
@@ -289,12 +302,58 @@ bool Runtime::Impl::LoadSplit(const Package& package) {
     }
     head_inputs.push_back(spec.name);
   }
-  head = DecoderPart(std::move(second), std::move(head_inputs), {decoder_io.logits.name});
+  head = DecoderPart(std::move(second), std::move(head_inputs), {decoder_io.logits.name}, decoder_io);
   Log(LogLevel::kDebug, decoder_name + ": split after its KV outputs: " + std::to_string(split->nodes_first) + " of " +
                             std::to_string(split->nodes_total) + " nodes and " + std::to_string(split->initializers_first) +
                             " of " + std::to_string(split->initializers_total) + " initializers in the first half; " +
                             std::to_string(split->boundary.size()) + " tensors cross");
   return true;
+}
+
+namespace {
+
+// Reads how the decoder updates each KV cache (see onnx_kv_attention.h), from the declared
+// past_key_values.N.* inputs and their present.N.* outputs.
+onnx::KvAttentionPlan PlanCacheUpdates(const std::filesystem::path& onnx_path, const onnx::ModelSummary& summary,
+                                       const RuntimeOptions& options) {
+  std::vector<onnx::KvAttention> layers;
+  const std::string prefix = "past_key_values.", suffix = ".key";
+  for (const auto& in : summary.inputs) {
+    const std::string& n = in.name;
+    if (n.rfind(prefix, 0) != 0 || n.size() <= prefix.size() + suffix.size() ||
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    const std::string index = n.substr(prefix.size(), n.size() - prefix.size() - suffix.size());
+    onnx::KvAttention layer;
+    layer.past_key = n;
+    layer.past_value = prefix + index + ".value";
+    layer.present_key = "present." + index + ".key";
+    layer.present_value = "present." + index + ".value";
+    layers.push_back(std::move(layer));
+  }
+  if (!options.kv_in_place) {
+    for (auto& l : layers) l.reason = "in-place updates are off (RuntimeOptions::kv_in_place, --no-kv-in-place)";
+    return {std::move(layers), {}};
+  }
+  onnx::wire::MappedFile file(onnx_path);
+  return onnx::PlanKvAttention(onnx_path, {reinterpret_cast<const char*>(file.data()), file.size()}, std::move(layers));
+}
+
+}  // namespace
+
+void Runtime::Impl::AssignCacheUpdates() {
+  for (KvLayerSpec& layer : decoder_io.kv_layers) {
+    for (const onnx::KvAttention& plan : kv_plan.layers) {
+      if (plan.past_key != layer.past_key.name) continue;
+      layer.attention = plan.consumer;
+      layer.in_place = plan.in_place && layer.num_heads == 1;
+      layer.cache_note = plan.in_place && !layer.in_place
+                             ? "in place needs one KV head (the cache is bound as a prefix of its buffer)"
+                             : plan.reason;
+    }
+    if (!layer.in_place && layer.cache_note.empty()) layer.cache_note = "not found in the graph's nodes";
+  }
 }
 
 // GetOrtInfo() first: it loads the ONNX Runtime API table every Ort:: call below relies on.
@@ -306,12 +365,20 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   m.decoder_name = package.decoder.onnx.filename().string();
   m.embed = CreateSession(package.embed.onnx, options.embed_device, options);
   m.embed_io = DiscoverEmbedIo(m.embed, m.embed_name);
-  if (!options.kv_prefill || !m.LoadSplit(package)) {
-    Ort::Session whole = CreateSession(package.decoder.onnx, options.device, options);
+  const onnx::ModelSummary summary = onnx::ReadModelSummary(package.decoder.onnx);
+  m.kv_plan = PlanCacheUpdates(package.decoder.onnx, summary, options);
+  if (!options.kv_prefill || !m.LoadSplit(package, summary)) {
+    // The edited graph (when there is one) reads its external data from the model's own folder,
+    // as ONNX Runtime does for the file itself.
+    Ort::Session whole = m.kv_plan.model.empty()
+                             ? CreateSession(package.decoder.onnx, options.device, options)
+                             : CreateSessionFromBytes(m.kv_plan.model, package.decoder.onnx,
+                                                      package.decoder.onnx.parent_path(), options.device, options, "");
     m.decoder_io = DiscoverDecoderIo(whole, m.decoder_name);
+    m.AssignCacheUpdates();
     std::vector<std::string> outputs = PresentNames(m.decoder_io);
     outputs.insert(outputs.begin(), m.decoder_io.logits.name);
-    m.decoder = DecoderPart(std::move(whole), DecoderInputOrder(m.decoder_io), std::move(outputs));
+    m.decoder = DecoderPart(std::move(whole), DecoderInputOrder(m.decoder_io), std::move(outputs), m.decoder_io);
   }
   m.Check();
 
@@ -327,7 +394,9 @@ const RuntimeOptions& Runtime::options() const { return impl_->options; }
 size_t Runtime::max_context() const { return impl_->max_context; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
 
-std::unique_ptr<KvState> Runtime::NewState() const { return std::make_unique<KvStateImpl>(impl_->decoder_io); }
+std::unique_ptr<KvState> Runtime::NewState() const {
+  return std::make_unique<KvStateImpl>(impl_->decoder_io, impl_->max_context, impl_->options.max_context > 0);
+}
 
 std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int32_t> ids, size_t logits_to_keep) const {
   auto& state = static_cast<KvStateImpl&>(base_state);
@@ -378,17 +447,19 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
   }
   m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
 
-  const size_t rows = CheckLogitsOutput(state.last_logits, vocab, logits_to_keep, m.decoder_name, m.decoder_io.logits.name);
-  auto info = state.last_logits.GetTensorTypeAndShapeInfo();
+  const size_t rows = state.logits_rows();
+  if (rows < logits_to_keep) {
+    throw Error(ErrorKind::kRuntime, m.decoder_name + ": logits have " + std::to_string(rows) + " rows, expected at least " +
+                                         std::to_string(logits_to_keep));
+  }
   const size_t offset = (rows - logits_to_keep) * static_cast<size_t>(vocab);
   const size_t count = logits_to_keep * static_cast<size_t>(vocab);
-  if (ToTensorType(info.GetElementType()) == TensorType::kFloat16) {
-    state.logits_buffer.resize(count);
-    HalfToFloat({static_cast<const uint16_t*>(state.last_logits.GetTensorRawData()) + offset, count},
-                state.logits_buffer.data());
-    return state.logits_buffer;
+  if (m.decoder_io.logits.type == TensorType::kFloat16) {
+    state.logits_float.resize(count);
+    HalfToFloat({static_cast<const uint16_t*>(state.logits_data()) + offset, count}, state.logits_float.data());
+    return state.logits_float;
   }
-  return {state.last_logits.GetTensorData<float>() + offset, count};
+  return {static_cast<const float*>(state.logits_data()) + offset, count};
 }
 
 }  // namespace gemma4

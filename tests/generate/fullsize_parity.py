@@ -75,7 +75,7 @@ def main():
     with open(ids_file, "w") as f:
         json.dump(prompt, f)
     r = run([a.cli, "bench", "-m", model, "-t", "1", "--prompt-ids-file", ids_file, "-n", "12", "-r", "2",
-             "--depth", "40", "--json", "-q"])
+             "-d", "40,80", "--json", "-q"])
     if check(r.returncode == 0, "gemma4 bench failed: %s" % r.stderr[-800:]):
         b = json.loads(r.stdout)
         check(b["prompt_tokens"] == len(prompt) and b["prompt_ids"] == prompt, "bench did not use the prompt file")
@@ -90,8 +90,14 @@ def main():
             check(abs(tg * ms - 1000) < 10, "bench: %s tok/s but %s ms/token" % (tg, ms))
         check(0 <= b["host_share"]["median"] < 1, "bench: host share %s outside [0, 1)" % b["host_share"])
         check(b["peak_rss_mb"] > 10, "bench: peak RSS %s MiB is implausible" % b["peak_rss_mb"])
-        check(len(b["depths"]) == 1 and b["depths"][0]["depth"] == 40 and b["depths"][0]["decode_tok_s"]["median"] > 0,
-              "bench: --depth 40 missing: %s" % b["depths"])
+        check(b["peak_anon_mb"] > 1, "bench: peak anonymous memory %s MiB is implausible" % b["peak_anon_mb"])
+        check([d["depth"] for d in b["depths"]] == [40, 80], "bench: -d 40,80 gave depths %s" % b["depths"])
+        for d in b["depths"]:
+            check(d["decode_tok_s"]["median"] > 0 and len(d["ttft_ms"]["samples"]) == 2 and d["ttft_ms"]["min"] > 0,
+                  "bench: depth %s has no decode speed or TTFT: %s" % (d["depth"], d))
+            check(1 < d["peak_anon_mb"] <= d["peak_rss_mb"] <= b["peak_rss_mb"] + 1,
+                  "bench: depth %s peaks out of order (anon %s, RSS %s, process %s)" %
+                  (d["depth"], d["peak_anon_mb"], d["peak_rss_mb"], b["peak_rss_mb"]))
         r = run(["node", ref, "--model", model, "--dtype", "q4", "--prompt-ids", json.dumps(prompt),
                  "--max-new-tokens", "13"])
         if check(r.returncode == 0, "reference loop failed: %s" % r.stderr[-800:]):

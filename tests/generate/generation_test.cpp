@@ -222,7 +222,7 @@ TEST(Generate, InvalidSamplingIsRejectedBeforeWork) {
 // Multi-turn: reusing the cache of earlier turns gives exactly what a fresh session computes on
 // the whole conversation, and only the new tokens are prefilled.
 TEST(Conversation, CacheReuseEqualsReplayFromScratch) {
-  for (const char* name : {"text-q4", "text-q4f16"}) {
+  for (const char* name : {"text-q4", "text-q4f16", "gqa"}) {  // gqa: caches updated in place
     auto model = LoadModel(name);
     Conversation chat(model);
     chat.SetSystem("You are terse.");

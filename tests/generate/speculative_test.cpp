@@ -495,7 +495,7 @@ TEST(SpeculativeCli, BenchVerifyReportsTheCostRatioAndSpeedups) {
   EXPECT_EQ(j["verify"][1]["draft_tokens"], 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Packages, Speculative, ::testing::Values("text-q4", "no-logits-to-keep", "text-q4f16"),
+INSTANTIATE_TEST_SUITE_P(Packages, Speculative, ::testing::Values("text-q4", "no-logits-to-keep", "text-q4f16", "gqa"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -10,39 +10,17 @@
 #include <numeric>
 
 #include "gemma4/describe.h"
+#include "runtime/runtime_fixture.h"
 #include "test_util.h"
 
 namespace gemma4 {
 namespace {
 
+using testing::Load;
+using testing::Loaded;
+using testing::MaxAbsDiff;
+using testing::Prompt;
 using testing::TestModel;
-
-struct Loaded {
-  Package package;
-  std::unique_ptr<Runtime> runtime;
-};
-
-Loaded Load(const std::string& name, const std::string& dtype = "q4", RuntimeOptions options = {}) {
-  Loaded l;
-  l.package = OpenPackage(TestModel(name), PackageOptions{dtype});
-  options.threads = options.threads ? options.threads : 1;
-  l.runtime = std::make_unique<Runtime>(l.package, options);
-  return l;
-}
-
-std::vector<int32_t> Prompt(size_t n, int32_t vocab, int32_t seed = 1) {
-  std::vector<int32_t> ids(n);
-  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int32_t>((seed * 7919 + i * 104729) % (vocab - 300)) + 260;
-  ids[0] = 2;  // <bos>
-  return ids;
-}
-
-float MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
 
 TEST(Ort, ReportsTheLoadedLibrary) {
   const OrtInfo& info = GetOrtInfo();
@@ -107,7 +85,8 @@ TEST_P(ForwardTest, IncrementalMatchesOnePass) {
   Loaded l = Load(name, dtype);
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
   const auto ids = Prompt(21, vocab);  // longer than the sliding window of the test packages
-  const float tolerance = dtype == "q4f16" || dtype == "fp16" ? 5e-2f : 2e-3f;
+  // gqa's MatMulNBits use accuracy_level 4 (int8 activations): one row and many round differently.
+  const float tolerance = dtype == "q4f16" || dtype == "fp16" || name == "gqa" ? 1e-1f : 2e-3f;
 
   auto full = l.runtime->NewState();
   auto one_pass = l.runtime->Forward(*full, ids, 1);
@@ -171,7 +150,8 @@ TEST_P(ForwardTest, SplitDecoderComputesWhatTheWholeGraphComputes) {
   EXPECT_EQ(split.runtime->decoder_io().logits.name, whole.runtime->decoder_io().logits.name);
   // float16 logits of magnitude ~30 are 1/64 apart; the halves see other batch shapes than the
   // whole graph, so a few float16 steps of difference are expected there.
-  const float tolerance = dtype == "q4f16" || dtype == "fp16" ? 1e-1f : 2e-3f;
+  // gqa's MatMulNBits use accuracy_level 4 (int8 activations): one row and many round differently.
+  const float tolerance = dtype == "q4f16" || dtype == "fp16" || name == "gqa" ? 1.5e-1f : 2e-3f;
 
   const int32_t vocab = static_cast<int32_t>(whole.runtime->decoder_io().vocab_size);
   const auto ids = Prompt(23, vocab, 3);
@@ -238,7 +218,8 @@ INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
                          ::testing::Values(std::make_pair("text-q4", "q4"), std::make_pair("text-q4f16", "q4f16"),
                                            std::make_pair("no-logits-to-keep", "q4"),
                                            std::make_pair("kv-shared-alt", "q4f16"),
-                                           std::make_pair("sidecar-split", "q4"), std::make_pair("text-fp", "fp32")),
+                                           std::make_pair("sidecar-split", "q4"), std::make_pair("text-fp", "fp32"),
+                                           std::make_pair("gqa", "q4"), std::make_pair("gqa", "q4f16")),
                          [](const auto& info) {
                            std::string n = info.param.first + "_" + info.param.second;
                            for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
@@ -333,12 +314,13 @@ TEST(Forward, LogitsSmallerThanTheGraphDeclaresAreAnErrorNotAnOverRead) {
   options.threads = 1;
   Runtime runtime(package, options);
   auto s = runtime.NewState();
-  const int64_t declared = runtime.decoder_io().vocab_size;
   const std::vector<int32_t> ids = {2, 300, 301};
-  EXPECT_GEMMA4_ERROR(runtime.Forward(*s, ids, 1), ErrorKind::kRuntime,
-                      "output 'logits' came back as [1,1," + std::to_string(declared / 2) + "]");
-  EXPECT_GEMMA4_ERROR(runtime.Forward(*s, std::vector<int32_t>{2}, 1), ErrorKind::kRuntime,
-                      "expected [1,rows," + std::to_string(declared) + "]: the shape differs");
+  // The logits are bound to a buffer of the discovered shape, so ONNX Runtime itself refuses to
+  // write a different one: an error naming the graph and the tensor, never a read past the end.
+  for (const std::vector<int32_t>& step : {ids, std::vector<int32_t>{2}}) {
+    EXPECT_GEMMA4_ERROR(runtime.Forward(*s, step, 1), ErrorKind::kRuntime, "output 'logits'");
+    EXPECT_GEMMA4_ERROR(runtime.Forward(*s, step, 1), ErrorKind::kRuntime, "decoder_model_merged_q4.onnx");
+  }
 }
 
 TEST(Devices, CudaWithoutAProviderIsAClearError) {

@@ -226,7 +226,13 @@ def build_decoder(spec, weights, dtype, quantized):
             k = g.op("Concat", ["past_key_values.%d.key" % i, k], {"axis": 2}, hint="concat_past_key")
             v = g.op("Concat", ["past_key_values.%d.value" % i, v], {"axis": 2}, hint="concat_past_value")
             kv_cache[i] = (k, v)
-            g.add_output("present.%d.key" % i, k, act, ["batch_size", nkv, "total_sequence_length", hd])
+            present_k = k
+            if spec.broken_present_above and i == spec.num_kv_owning - 1:
+                # Appends the first max(S - N, 0) cached keys once more: a wrong length on long steps.
+                extra_len = g.op("Max", [g.op("Sub", [seq_len, g.i64(spec.broken_present_above)]), g.i64(0)])
+                extra = g.op("Slice", [k, g.i64([0]), g.op("Reshape", [extra_len, g.i64([1])]), g.i64([2])])
+                present_k = g.op("Concat", [k, extra], {"axis": 2}, hint="broken_present")
+            g.add_output("present.%d.key" % i, present_k, act, ["batch_size", nkv, "total_sequence_length", hd])
             g.add_output("present.%d.value" % i, v, act, ["batch_size", nkv, "total_sequence_length", hd])
         k, v = kv_cache[spec.kv_source(i)]
         if nq != nkv:  # GQA: repeat each KV head nq/nkv times.

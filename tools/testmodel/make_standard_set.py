@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import make_full_size  # noqa: E402
 import make_test_model  # noqa: E402
 
 STANDARD_SET = {
@@ -24,6 +25,10 @@ STANDARD_SET = {
     "kv-shared-alt": ["--layout", "community", "--dtype", "q4", "--dtype", "q4f16", "--layers", "8",
                       "--kv-shared", "3", "--full-every", "4", "--heads", "4", "--kv-heads", "2",
                       "--accuracy-level", "4", "--seed", "7"],
+    "broken-present": ["--layout", "text", "--dtype", "q4", "--broken-present-above", "4"],
+    # The reduced full-size graph: GroupQueryAttention owns each cache (so the runtime can update it
+    # in place), KV-shared layers read present.* through an Identity, window 8.
+    "gqa": (make_full_size, ["--reduced", "--layout", "text", "--dtype", "q4", "--dtype", "q4f16"]),
 }
 
 
@@ -37,7 +42,9 @@ def main(argv):
             print("make_standard_set: unknown package '%s' (known: %s)" % (name, ", ".join(STANDARD_SET)),
                   file=sys.stderr)
             return 2
-        rc = make_test_model.main([os.path.join(root, name)] + STANDARD_SET[name])
+        entry = STANDARD_SET[name]
+        generator, args = entry if isinstance(entry, tuple) else (make_test_model, entry)
+        rc = generator.main([os.path.join(root, name)] + args)
         if rc:
             return rc
     return 0

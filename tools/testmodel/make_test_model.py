@@ -59,6 +59,9 @@ def parse_args(argv):
     ap.add_argument("--vocab-size", type=int, default=1536)
     ap.add_argument("--position-signal", type=float, default=3.0,
                     help="weight of the absolute position term (0: RoPE only, as the real model)")
+    ap.add_argument("--broken-present-above", type=int, default=0, metavar="N",
+                    help="a faulty graph for error-path tests: in steps of more than N tokens the last "
+                         "KV-owning layer's present.*.key returns S - N positions too many (attention is unaffected)")
     ap.add_argument("--template", choices=["file", "config", "both"], default=None,
                     help="where the chat template goes: chat_template.jinja, tokenizer_config.json, or both "
                          "(default: file for text, both for community)")
@@ -88,7 +91,8 @@ def build_package(args):
                      per_layer_dim=args.per_layer_dim, full_every=args.full_every,
                      sliding_window=args.sliding_window, block_size=args.block_size,
                      accuracy_level=args.accuracy_level, logits_to_keep=not args.no_logits_to_keep,
-                     position_signal=args.position_signal, seed=args.seed)
+                     position_signal=args.position_signal, broken_present_above=args.broken_present_above,
+                     seed=args.seed)
     weights = make_weights(spec)
     ids = token_ids(tokenizer["model"]["vocab"])
 

@@ -29,6 +29,7 @@ class ModelSpec:
     # position differences, so a runtime that shifted every position id by a constant would
     # go unnoticed; this term makes any wrong position id change the logits.
     position_signal: float = 3.0
+    broken_present_above: int = 0
     seed: int = 0
     layer_types: list = field(default_factory=list)
 
