@@ -3,6 +3,8 @@
 // No ONNX Runtime type appears here; see src/runtime/ for the wrappers.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -147,8 +149,27 @@ class KvState {
   double ort_run_ms() const { return ort_run_ms_; }
   void AddOrtRunMs(double ms) { ort_run_ms_ += ms; }
 
+  // Stops a Forward on this state that another thread is running, as soon as ONNX Runtime lets
+  // it (a long prefill need not finish first): that Forward throws Error(kCancelled) and leaves
+  // the state as it was before the call, and later ones do too until ClearInterrupt(). Safe to
+  // call from any thread, with or without a Forward running.
+  void Interrupt() {
+    interrupted_ = true;
+    OnInterrupt();
+  }
+  void ClearInterrupt() {
+    interrupted_ = false;
+    OnClearInterrupt();
+  }
+  bool interrupted() const { return interrupted_; }
+
+ protected:
+  virtual void OnInterrupt() {}
+  virtual void OnClearInterrupt() {}
+
  private:
   double ort_run_ms_ = 0;
+  std::atomic<bool> interrupted_{false};
 };
 
 }  // namespace gemma4

@@ -31,6 +31,10 @@ class KvStateImpl final : public KvState {
   std::unique_ptr<KvState> Clone() const override;
 
   size_t capacity() const { return capacity_; }
+
+  // The run options every Run of this state's steps uses: Interrupt() sets their terminate flag,
+  // so a Run in flight returns at ONNX Runtime's next check.
+  Ort::RunOptions& run_options() { return run_options_; }
   // Makes room for `total` positions, keeping the cached ones (growing remaps, never copies).
   void Reserve(size_t total);
 
@@ -56,6 +60,10 @@ class KvStateImpl final : public KvState {
   std::vector<float> logits_float;  // float32 copy of float16 logits
 
  private:
+  void OnInterrupt() override { run_options_.SetTerminate(); }
+  void OnClearInterrupt() override { run_options_.UnsetTerminate(); }
+  Ort::RunOptions run_options_;
+
   struct Cache {
     HostBuffer live, spare;  // spare: present.* of a copying layer
   };

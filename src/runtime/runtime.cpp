@@ -124,7 +124,11 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   const size_t total = past + s;
   state.Reserve(total);
 
-  Ort::RunOptions run_options;
+  auto interrupted = [&] {
+    return Error(ErrorKind::kCancelled, decoder_name + ": interrupted (the request was cancelled); the cache is unchanged");
+  };
+  if (state.interrupted()) throw interrupted();
+  Ort::RunOptions& run_options = state.run_options();
   Ort::Value input_ids = state.Ids(embed_io.input_ids.type, ids);
   const char* embed_in[] = {embed_io.input_ids.name.c_str()};
   std::vector<const char*> embed_out = {embed_io.inputs_embeds.name.c_str()};
@@ -134,6 +138,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   try {
     embedded = const_cast<Ort::Session&>(embed).Run(run_options, embed_in, &input_ids, 1, embed_out.data(), embed_out.size());
   } catch (const Ort::Exception& ex) {
+    if (state.interrupted()) throw interrupted();
     throw Error(ErrorKind::kRuntime, embed_name + ": " + ex.what());
   }
   state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());
@@ -203,6 +208,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
       const_cast<Ort::Session&>(head.session).Run(run_options, head_binding);
     }
   } catch (const Ort::Exception& ex) {
+    if (state.interrupted()) throw interrupted();
     throw Error(ErrorKind::kRuntime, decoder_name + ": " + ex.what());
   }
   state.AddOrtRunMs(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start).count());

@@ -119,6 +119,12 @@ bool RequestQueue::Cancel(const std::shared_ptr<Job>& job, std::exception_ptr er
   }
   if (!was_queued) {
     job->cancel = true;
+    // A slot still on this job (maybe in a long prefill, which checks no flag) stops it now. Under
+    // the queue's lock, so the slot cannot have moved on to another job meanwhile.
+    std::lock_guard lock(mutex_);
+    for (auto& s : slots_) {
+      if (s->job == job) s->session->kv_state().Interrupt();
+    }
     return false;
   }
   if (metrics_) metrics_->CountCancelled();
@@ -158,6 +164,9 @@ void RequestQueue::Loop(Slot& slot, int index) {
       slot.cv.wait(lock, [&] { return slot.job != nullptr || stopping_; });
       if (!slot.job) return;
       job = slot.job;
+      // Under the lock that Cancel() takes: an interrupt meant for the previous job ends here,
+      // one for this job can only come after.
+      slot.session->kv_state().ClearInterrupt();
     }
     job->slot = index;
     std::exception_ptr error = Run(slot, job);
@@ -208,6 +217,7 @@ std::exception_ptr RequestQueue::Run(Slot& slot, const std::shared_ptr<Job>& job
     // A step that failed half-way may have left the cache half-moved, whatever the error's kind:
     // the next request on this slot starts clean rather than reuse it.
     try {
+      std::lock_guard lock(mutex_);  // Cancel() may be interrupting this session's state
       slot.session->Reset();
     } catch (...) {
       Log(LogLevel::kError, "server: slot " + std::to_string(job->slot) + ": could not reset after a failed request");
@@ -242,7 +252,9 @@ void RequestQueue::CancelAll(const std::string& reason) {
     std::lock_guard lock(mutex_);
     dropped.swap(queue_);
     for (auto& s : slots_) {
-      if (s->job) s->job->cancel = true;
+      if (!s->job) continue;
+      s->job->cancel = true;
+      s->session->kv_state().Interrupt();
     }
   }
   for (auto& job : dropped) {

@@ -3,6 +3,7 @@
 // transformers' environment (reference_render.py, run once per test binary) and by our engine;
 // outputs must be byte-identical, or both must fail (raise_exception: with the same message).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -86,7 +87,9 @@ const std::map<std::string, Json>& Reference() {
     for (const auto& s : ReadJson(kChatTests / "snippets.json")) {
       jobs.push_back({{"id", s["name"]}, {"kind", "snippet"}, {"template", s["template"]}, {"vars", s["vars"]}});
     }
-    fs::path work = fs::path(GEMMA4_BINARY_DIR) / "chat-parity";
+    // One folder per process: CTest runs each case of this binary as its own process, several at
+    // once, and a shared file would be read by one while another rewrites it.
+    fs::path work = fs::path(GEMMA4_BINARY_DIR) / "chat-parity" / std::to_string(::getpid());
     fs::create_directories(work);
     std::ofstream(work / "jobs.json") << jobs.dump();
     std::string cmd = std::string(GEMMA4_PYTHON) + " " + (kChatTests / "reference_render.py").string() + " " +
@@ -95,6 +98,8 @@ const std::map<std::string, Json>& Reference() {
     std::map<std::string, Json> out;
     if (rc != 0) return out;
     for (auto& r : ReadJson(work / "reference.json")) out[r["id"].get<std::string>()] = r;
+    std::error_code ignored;
+    fs::remove_all(work, ignored);
     return out;
   }();
   return results;

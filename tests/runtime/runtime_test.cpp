@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <numeric>
+#include <thread>
 
 #include "gemma4/describe.h"
 #include "runtime/runtime_fixture.h"
@@ -237,6 +238,44 @@ TEST(Forward, KeepsSeveralRowsOfLogits) {
   std::vector<float> last(logits.end() - vocab, logits.end());
   auto s1 = l.runtime->NewState();
   EXPECT_LT(MaxAbsDiff(last, l.runtime->Forward(*s1, ids, 1)), 1e-4f);
+}
+
+TEST(Forward, InterruptStopsALongPrefillAndKeepsTheState) {
+  // What a server does when the client of a request in prefill leaves: another thread
+  // interrupts the state; the Forward in flight throws kCancelled, the cache is as before.
+  Loaded l = Load("text-q4");
+  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const size_t n = std::min<size_t>(3500, l.runtime->max_context() - 8);
+  auto s = l.runtime->NewState();
+  const auto head = Prompt(4, vocab, 3);
+  l.runtime->Forward(*s, head, 1);
+  std::atomic<bool> done{false};
+  std::thread interrupter([&] {
+    while (!done) {
+      s->Interrupt();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  bool cancelled = false;
+  try {
+    l.runtime->Forward(*s, Prompt(n, vocab, 5), 1);
+  } catch (const Error& e) {
+    cancelled = e.kind() == ErrorKind::kCancelled;
+    EXPECT_TRUE(cancelled) << e.what();
+  }
+  done = true;
+  interrupter.join();
+  EXPECT_TRUE(cancelled) << "the prefill ran to its end despite the interrupts";
+  EXPECT_EQ(s->length(), head.size());
+  // Sticky until cleared, then the state carries on exactly as a fresh one would.
+  EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, std::vector<int32_t>{2}, 1), ErrorKind::kCancelled, "interrupted");
+  s->ClearInterrupt();
+  const auto next = Prompt(3, vocab, 9);
+  auto got = l.runtime->Forward(*s, next, 1);
+  const std::vector<float> after(got.begin(), got.end());
+  auto fresh = l.runtime->NewState();
+  l.runtime->Forward(*fresh, head, 1);
+  EXPECT_LT(MaxAbsDiff(after, l.runtime->Forward(*fresh, next, 1)), 1e-5f);
 }
 
 TEST(Forward, GraphsWithoutLogitsToKeepPrefillInBoundedChunks) {
