@@ -8,22 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-// A text value that may be a string or an array of {"type":"text","text":...} blocks.
-std::string Text(const json& v, const std::string& path) {
-  if (v.is_string()) return v.get<std::string>();
-  if (!v.is_array()) ThrowType(path, "a string or an array of text blocks", v);
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const std::string p = path + "[" + std::to_string(i) + "]";
-    if (!v[i].is_object()) ThrowType(p, "an object", v[i]);
-    const std::string& type = String(RequiredField(v[i], "type", p), p + ".type");
-    if (type != "text") ThrowInvalid(p + ".type", "only text blocks are supported here, got '" + type + "'", "unsupported_value");
-    if (!out.empty()) out += '\n';
-    out += String(RequiredField(v[i], "text", p), p + ".text");
-  }
-  return out;
-}
-
 // One Anthropic message as one or more OpenAI messages, appended to `out`.
 void TranslateMessage(const json& m, const std::string& p, json& out) {
   if (!m.is_object()) ThrowType(p, "an object", m);
@@ -55,7 +39,7 @@ void TranslateMessage(const json& m, const std::string& p, json& out) {
       // A tool's answer is its own message in OpenAI's shape (and in the template's).
       json tool = {{"role", "tool"}, {"tool_call_id", String(RequiredField(block, "tool_use_id", bp), bp + ".tool_use_id")}};
       const json* result = Field(block, "content");
-      std::string result_text = result ? Text(*result, bp + ".content") : std::string();
+      std::string result_text = result ? TextContent(*result, bp + ".content", {"text"}) : std::string();
       if (const json* err = Field(block, "is_error"); err && err->is_boolean() && err->get<bool>()) {
         result_text = "Error: " + result_text;
       }
@@ -86,7 +70,7 @@ json AnthropicToChatRequest(const json& body) {
   chat["max_tokens"] = max_tokens;
 
   json messages = json::array();
-  if (const json* system = Field(body, "system")) messages.push_back({{"role", "system"}, {"content", Text(*system, "system")}});
+  if (const json* system = Field(body, "system")) messages.push_back({{"role", "system"}, {"content", TextContent(*system, "system", {"text"})}});
   const json& in = RequiredField(body, "messages", "");
   if (!in.is_array()) ThrowType("messages", "an array", in);
   if (in.empty()) ThrowInvalid("messages", "must contain at least one message");

@@ -1,6 +1,7 @@
 // Field access and range checks for request bodies.
 #include "server/json_fields.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -80,6 +81,26 @@ bool Bool(const json& v, const std::string& path) {
 const std::string& String(const json& v, const std::string& path) {
   if (!v.is_string()) ThrowType(path, "a string", v);
   return v.get_ref<const std::string&>();
+}
+
+std::string TextContent(const json& content, const std::string& path, std::initializer_list<std::string_view> part_types) {
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) ThrowType(path, "a string or an array of content parts", content);
+  std::string text;
+  for (size_t i = 0; i < content.size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    const json& part = content[i];
+    if (!part.is_object()) ThrowType(p, "an object", part);
+    const std::string& type = String(RequiredField(part, "type", p), p + ".type");
+    if (std::find(part_types.begin(), part_types.end(), type) == part_types.end()) {
+      std::string accepted;
+      for (std::string_view t : part_types) accepted += (accepted.empty() ? "'" : ", '") + std::string(t) + "'";
+      ThrowInvalid(p + ".type", "only " + accepted + " parts are supported, got '" + type + "'", "unsupported_value");
+    }
+    if (!text.empty()) text += '\n';
+    text += String(RequiredField(part, "text", p), p + ".text");
+  }
+  return text;
 }
 
 const json& RequiredField(const json& object, const char* name, const std::string& path) {

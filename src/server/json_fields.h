@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +18,11 @@ std::string TypeName(const nlohmann::json& v);  // "null", "boolean", "integer",
 const nlohmann::json* Field(const nlohmann::json& object, const char* name);
 // The field, or 400 "<path>.<name>: missing" (path empty: "<name>: missing").
 const nlohmann::json& RequiredField(const nlohmann::json& object, const char* name, const std::string& path);
+
+// Message content as text: a string, or an array of {"type": T, "text": ...} parts whose T is one
+// of `part_types` (joined by newlines); anything else is a 400 naming the part.
+std::string TextContent(const nlohmann::json& content, const std::string& path,
+                        std::initializer_list<std::string_view> part_types);
 
 double Number(const nlohmann::json& v, const std::string& path, double lo, double hi);
 int64_t Integer(const nlohmann::json& v, const std::string& path, int64_t lo, int64_t hi);

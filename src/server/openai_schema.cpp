@@ -110,27 +110,6 @@ void ParseCommon(const json& body, size_t vocab_size, GenerationRequest& r) {
   }
 }
 
-// Message content: a string, or an array of {"type":"text","text":...} parts (joined by newlines).
-std::string ContentText(const json& content, const std::string& path) {
-  if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) ThrowType(path, "a string or an array of content parts", content);
-  std::string text;
-  for (size_t i = 0; i < content.size(); ++i) {
-    const std::string part_path = path + "[" + std::to_string(i) + "]";
-    const json& part = content[i];
-    if (!part.is_object()) ThrowType(part_path, "an object", part);
-    const json* type = Field(part, "type");
-    if (!type) ThrowInvalid(part_path + ".type", "missing");
-    const std::string& t = String(*type, part_path + ".type");
-    if (t != "text") ThrowInvalid(part_path + ".type", "only 'text' parts are supported, got '" + t + "'", "unsupported_value");
-    const json* part_text = Field(part, "text");
-    if (!part_text) ThrowInvalid(part_path + ".text", "missing");
-    if (!text.empty()) text += '\n';
-    text += String(*part_text, part_path + ".text");
-  }
-  return text;
-}
-
 json ParseToolCalls(const json& calls, const std::string& path) {
   if (!calls.is_array()) ThrowType(path, "an array", calls);
   json out = json::array();
@@ -187,7 +166,7 @@ json ParseMessages(const json& body) {
     json msg = {{"role", role}};
     const json* content = Field(m, "content");
     if (role == "assistant") {
-      msg["content"] = content ? ContentText(*content, p + ".content") : std::string();
+      msg["content"] = content ? TextContent(*content, p + ".content", {"text"}) : std::string();
       if (const json* calls = Field(m, "tool_calls")) {
         json parsed = ParseToolCalls(*calls, p + ".tool_calls");
         for (const json& c : parsed) {
@@ -200,7 +179,7 @@ json ParseMessages(const json& body) {
       if (const json* r = Field(m, "reasoning_content")) msg["reasoning_content"] = String(*r, p + ".reasoning_content");
     } else {
       if (!content) ThrowInvalid(p + ".content", "missing");
-      msg["content"] = ContentText(*content, p + ".content");
+      msg["content"] = TextContent(*content, p + ".content", {"text"});
     }
     if (const json* name = Field(m, "name")) msg["name"] = String(*name, p + ".name");
     if (role == "tool") {

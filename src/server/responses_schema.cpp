@@ -9,25 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-// Message content: a string, or input_text / output_text parts.
-std::string ContentOf(const json& content, const std::string& path) {
-  if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) ThrowInvalid(path, std::string("expected ") + "a string or an array of content parts");
-  std::string text;
-  for (size_t i = 0; i < content.size(); ++i) {
-    const std::string p = path + "[" + std::to_string(i) + "]";
-    const json& part = content[i];
-    if (!part.is_object()) ThrowInvalid(p, std::string("expected ") + "an object");
-    const std::string& type = String(RequiredField(part, "type", p), p + ".type");
-    if (type != "input_text" && type != "output_text" && type != "text") {
-      ThrowInvalid(p + ".type", "only text parts are supported, got '" + type + "'", "unsupported_value");
-    }
-    if (!text.empty()) text += '\n';
-    text += String(RequiredField(part, "text", p), p + ".text");
-  }
-  return text;
-}
-
 }  // namespace
 
 json ResponsesToChatRequest(const json& body) {
@@ -64,7 +45,7 @@ json ResponsesToChatRequest(const json& body) {
           ThrowInvalid(p + ".role", "expected user, assistant, system or developer, got '" + role + "'");
         }
         messages.push_back({{"role", role == "developer" ? "system" : role},
-                            {"content", ContentOf(RequiredField(item, "content", p), p + ".content")}});
+                            {"content", TextContent(RequiredField(item, "content", p), p + ".content", {"input_text", "output_text", "text"})}});
       } else if (type == "function_call") {
         json call = {{"id", String(RequiredField(item, "call_id", p), p + ".call_id")},
                      {"type", "function"},
@@ -80,7 +61,7 @@ json ResponsesToChatRequest(const json& body) {
         const json& output = RequiredField(item, "output", p);
         messages.push_back({{"role", "tool"},
                             {"tool_call_id", String(RequiredField(item, "call_id", p), p + ".call_id")},
-                            {"content", output.is_string() ? output.get<std::string>() : ContentOf(output, p + ".output")}});
+                            {"content", output.is_string() ? output.get<std::string>() : TextContent(output, p + ".output", {"input_text", "output_text", "text"})}});
       } else if (type == "reasoning") {
         continue;  // earlier thoughts are not replayed (the template decides what it shows)
       } else if (type == "item_reference") {

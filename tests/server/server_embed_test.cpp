@@ -11,36 +11,13 @@
 #include <csignal>
 #include <string>
 
+#include "server/loopback_client.h"
 #include "test_util.h"
 
 namespace gemma4 {
 namespace {
 
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 void SendText(int fd, const std::string& s) { ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), (ssize_t)s.size()); }
-
-std::string ReadSome(int fd, size_t at_least) {
-  std::string got;
-  char buf[4096];
-  while (got.size() < at_least) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  return got;
-}
 
 std::string Post(const std::string& body) {
   return "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -64,10 +41,10 @@ TEST(ServerEmbedding, VanishingStreamClientsDoNotRaiseSigpipe) {
   const std::string streaming =
       R"({"messages":[{"role":"user","content":"tell me a long story"}],"max_tokens":400,"temperature":0,"stream":true})";
   for (int round = 0; round < 5; ++round) {
-    const int fd = Connect(port);
+    const int fd = gemma4::testing::ConnectLoopback(port);
     ASSERT_GE(fd, 0);
     SendText(fd, Post(streaming));
-    const std::string head = ReadSome(fd, 64);
+    const std::string head = gemma4::testing::ReadFrom(fd, 64);
     ASSERT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
     // Reset the connection (linger 0) while tokens are still being written to it.
     linger hard{1, 0};
@@ -75,10 +52,10 @@ TEST(ServerEmbedding, VanishingStreamClientsDoNotRaiseSigpipe) {
     ::close(fd);
   }
   // Still alive, and still serving.
-  const int fd = Connect(port);
+  const int fd = gemma4::testing::ConnectLoopback(port);
   ASSERT_GE(fd, 0);
   SendText(fd, Post(R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"temperature":0})"));
-  const std::string answer = ReadSome(fd, 12);
+  const std::string answer = gemma4::testing::ReadFrom(fd, 12);
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
   ::close(fd);
   server.Stop(std::chrono::seconds(5));

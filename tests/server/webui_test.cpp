@@ -13,6 +13,7 @@
 #include <string>
 
 #include "gemma4/server.h"
+#include "server/loopback_client.h"
 #include "test_util.h"
 
 namespace gemma4::server {
@@ -59,20 +60,11 @@ TEST(WebUi, PolicyAllowsOnlyThePagesOwnScriptAndStyle) {
 }
 
 std::string Get(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return {};
-  }
+  const int fd = gemma4::testing::ConnectLoopback(port);
+  if (fd < 0) return {};
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string got;
-  char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  std::string got = gemma4::testing::ReadFrom(fd);
   ::close(fd);
   return got;
 }
