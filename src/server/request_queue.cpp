@@ -107,7 +107,7 @@ void RequestQueue::Submit(std::shared_ptr<Job> job) {
   DispatchLocked();
 }
 
-bool RequestQueue::Cancel(const std::shared_ptr<Job>& job, std::exception_ptr error) {
+bool RequestQueue::Cancel(const std::shared_ptr<Job>& job, std::exception_ptr error, bool interrupt) {
   bool was_queued = false;
   {
     std::lock_guard lock(mutex_);
@@ -119,6 +119,7 @@ bool RequestQueue::Cancel(const std::shared_ptr<Job>& job, std::exception_ptr er
   }
   if (!was_queued) {
     job->cancel = true;
+    if (!interrupt) return false;
     // A slot still on this job (maybe in a long prefill, which checks no flag) stops it now. Under
     // the queue's lock, so the slot cannot have moved on to another job meanwhile.
     std::lock_guard lock(mutex_);

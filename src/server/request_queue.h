@@ -95,7 +95,9 @@ class RequestQueue {
   // Removes `job` if it is still waiting and completes it with `error` (true); otherwise flags it
   // to stop at its next token (false). Either way the caller may leave at once: a running job
   // completes on its slot's thread.
-  bool Cancel(const std::shared_ptr<Job>& job, std::exception_ptr error);
+  // `interrupt`: also stop a decoder call in flight (a long prefill) — for a client that is gone;
+  // a deadline instead lets the running job stop at its next token and keep its partial answer.
+  bool Cancel(const std::shared_ptr<Job>& job, std::exception_ptr error, bool interrupt = false);
 
   void Close();                                // refuse new submissions
   bool WaitIdle(Clock::time_point until);      // true once nothing waits or runs

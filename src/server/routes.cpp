@@ -298,7 +298,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
       if (http.client_gone && http.client_gone()) {
         // Nobody to answer: free the queue place or the slot now; the slot's thread completes
         // a running job at its next token.
-        queue->Cancel(ex->job, gone_error());
+        queue->Cancel(ex->job, gone_error(), /*interrupt=*/true);
         HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
         HttpTransport::SendError(res, MakeErrorResponse(499, "the client disconnected", {}, "cancelled"));
         return;
@@ -323,7 +323,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
     bool deadline_handled = false;
     auto last_write = Clock::now();
     auto client_left = [&] {
-      queue->Cancel(ex->job, gone_error());
+      queue->Cancel(ex->job, gone_error(), /*interrupt=*/true);
       HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
     };
     while (true) {
