@@ -22,8 +22,11 @@ add_library(gemma4_shared SHARED ${GEMMA4_MODULE_OBJECTS})
 target_link_libraries(gemma4_shared PRIVATE gemma4_lib)
 target_link_libraries(gemma4_shared PUBLIC "$<BUILD_INTERFACE:nlohmann_json::nlohmann_json>")
 target_include_directories(gemma4_shared INTERFACE ${GEMMA4_PUBLIC_INCLUDE})
-target_link_options(gemma4_shared PRIVATE "-Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/libgemma4.map"
-                                          "-Wl,--no-undefined")
+target_link_options(gemma4_shared PRIVATE "-Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/libgemma4.map")
+if(NOT (GEMMA4_SANITIZE OR GEMMA4_SANITIZE_THREAD OR GEMMA4_FUZZ))
+  # Every symbol resolved at link time (the sanitizer runtimes come with the executable, so not there).
+  target_link_options(gemma4_shared PRIVATE "-Wl,--no-undefined")
+endif()
 set_target_properties(gemma4_shared PROPERTIES
   OUTPUT_NAME gemma4 EXPORT_NAME gemma4
   VERSION "${PROJECT_VERSION}" SOVERSION "${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}"
