@@ -2,18 +2,18 @@
 // the events add up to output(), streaming the same text in one piece or many gives the same
 // result, and the value parser never throws.
 #include "fuzz_util.h"
-#include "server/output_parser.h"
+#include "gemma4/reply_parser.h"
 
 namespace {
 
-gemma4::server::AssistantOutput Run(std::string_view text, const std::vector<size_t>& cuts, bool tools) {
-  gemma4::server::OutputParser parser(tools, "call");
+gemma4::AssistantOutput Run(std::string_view text, const std::vector<size_t>& cuts, bool tools) {
+  gemma4::ReplyParser parser(tools, "call");
   std::string content, reasoning;
   size_t calls = 0;
-  auto take = [&](const std::vector<gemma4::server::OutputParser::Event>& events) {
+  auto take = [&](const std::vector<gemma4::ReplyParser::Event>& events) {
     for (const auto& e : events) {
-      if (e.kind == gemma4::server::OutputParser::Event::kContent) content += e.text;
-      else if (e.kind == gemma4::server::OutputParser::Event::kReasoning) reasoning += e.text;
+      if (e.kind == gemma4::ReplyParser::Event::kContent) content += e.text;
+      else if (e.kind == gemma4::ReplyParser::Event::kReasoning) reasoning += e.text;
       else ++calls;
     }
   };
@@ -47,8 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     gemma4::fuzz::Require(whole.content == pieces.content, "content independent of how the stream is cut");
     gemma4::fuzz::Require(whole.reasoning == pieces.reasoning, "reasoning independent of the cuts");
     gemma4::fuzz::Require(whole.tool_calls.size() == pieces.tool_calls.size(), "tool calls independent of the cuts");
-    (void)gemma4::server::ParseGemmaValue(text);
-    (void)gemma4::server::ParseGemmaToolCall(text);
+    (void)gemma4::ParseGemmaValue(text);
+    (void)gemma4::ParseGemmaToolCall(text);
   });
   return 0;
 }

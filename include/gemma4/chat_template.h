@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace gemma4 {
 
@@ -70,11 +71,16 @@ struct ChatTemplateConfig {
 // no template, kCorrupt for malformed JSON (naming file and field), kNotFound for an unknown name.
 ChatTemplateConfig LoadChatTemplateConfig(const std::filesystem::path& dir, std::optional<std::string> name = {});
 
-// OpenAI-style messages -> what transformers' templates expect: content stays a string or a
-// list of parts; tool_calls[].function.arguments given as a JSON string is parsed into an object
-// (templates iterate or tojson them; a string that is not a JSON object is left as is).
+// Checks OpenAI-style messages and returns them as transformers' apply_chat_template passes them:
+// content a string, a list of parts or null; tool_calls a list whose arguments stay as given (a
+// JSON string is not turned into an object: see TemplateTakesArgumentMappings).
 // Throws kInvalidArgument naming the message index when the shape is wrong.
 nlohmann::ordered_json NormalizeMessages(const nlohmann::ordered_json& messages);
+
+// Whether a template uses tool_calls[].function.arguments as a mapping (tests `is mapping`,
+// iterates it, indexes it or applies tojson) rather than printing it as text. The server turns
+// OpenAI's JSON-string arguments into objects only for such templates.
+bool TemplateTakesArgumentMappings(std::string_view source);
 
 // Renders `messages` (normalized with NormalizeMessages) with the variables transformers'
 // apply_chat_template binds: messages, tools (null when absent), documents (null),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gemma4/model.h"
+#include "gemma4/reply_parser.h"
 #include "gemma4/sampling.h"
 #include "gemma4/speculative.h"
 
@@ -172,26 +173,61 @@ class Session {
   std::unique_ptr<KvState> state_;
 };
 
+// A chat turn: the generation and the reply parsed out of it (gemma4/reply_parser.h).
+struct ChatResult : GenerationResult {
+  AssistantOutput reply;
+};
+
+// Called with each parsed piece of a reply (content, reasoning or a whole tool call) as soon as it
+// is settled, on the generating thread.
+using ReplyDeltaFn = std::function<void(const ReplyParser::Event&)>;
+
+// One chat turn over `session`: renders `request` with the package's template, generates (reusing
+// the session's cached prefix) and parses the reply: the thought channel -> reply.reasoning, tool
+// calls (only when request.tools declares some) -> reply.tool_calls, the rest -> reply.content.
+// options.on_token still sees every raw piece; `on_delta` (optional) the parsed ones.
+ChatResult GenerateChat(Session& session, const ChatRequest& request, const GenerateOptions& options,
+                        const ReplyDeltaFn& on_delta = nullptr);
+
+// The message a reply adds to the history, as transformers users write it: {"role": "assistant",
+// "content": ...} plus "tool_calls" ([{id, type "function", function {name, arguments as an
+// object}}]) when it made calls. Never the reasoning: Gemma's template does not replay thoughts.
+nlohmann::ordered_json AssistantMessage(const AssistantOutput& reply);
+
 // A multi-turn chat over a Session: keeps the messages, renders the whole conversation with the
-// package's template each turn, and lets the Session reuse the cached prefix.
+// package's template each turn, and lets the Session reuse the cached prefix. Not thread-safe.
 class Conversation {
  public:
   explicit Conversation(std::shared_ptr<const Model> model);
 
-  // Appends the user message, generates the assistant's answer, appends it, returns the result.
-  GenerationResult Reply(const std::string& user_text, const GenerateOptions& options,
-                         const nlohmann::ordered_json& template_extra = nlohmann::ordered_json::object());
+  // Appends the user message, generates the assistant's reply, appends AssistantMessage(reply)
+  // (only once the turn finished without an exception), returns the result.
+  ChatResult Reply(const std::string& user_text, const GenerateOptions& options,
+                   const nlohmann::ordered_json& template_extra = nlohmann::ordered_json::object(),
+                   const ReplyDeltaFn& on_delta = nullptr);
+  // Generates the next assistant reply for the messages as they are (e.g. after AddMessage of a
+  // tool result), appends it like Reply.
+  ChatResult Continue(const GenerateOptions& options,
+                      const nlohmann::ordered_json& template_extra = nlohmann::ordered_json::object(),
+                      const ReplyDeltaFn& on_delta = nullptr);
 
   void SetSystem(const std::string& text);  // replaces (or, with "", removes) the system message
+  void SetTools(nlohmann::ordered_json tools);  // null or an array of tool definitions (OpenAI's shape)
+  void AddMessage(nlohmann::ordered_json message);  // an object with a string "role"
   void Reset();                             // clears messages (keeps the system message) and cache
   const nlohmann::ordered_json& messages() const { return messages_; }
+  const nlohmann::ordered_json& tools() const { return tools_; }
   void SetMessages(nlohmann::ordered_json messages);  // e.g. /load; validated as an array of {role, content}
   Session& session() { return session_; }
 
  private:
+  ChatResult Turn(nlohmann::ordered_json messages, const GenerateOptions& options,
+                  const nlohmann::ordered_json& template_extra, const ReplyDeltaFn& on_delta);
+
   std::shared_ptr<const Model> model_;
   Session session_;
   nlohmann::ordered_json messages_ = nlohmann::ordered_json::array();
+  nlohmann::ordered_json tools_;  // null: none
 };
 
 }  // namespace gemma4

@@ -33,7 +33,8 @@ struct ChatRequest {
 
 class Model {
  public:
-  // `path` is a package directory or a cached Hugging Face repo id (owner/name[@rev]).
+  // `path` is a package directory or a Hugging Face repo id (owner/name[@rev]) complete in the
+  // local cache. Load does no network I/O: pull first (gemma4/hub.h) to download a repo.
   static std::shared_ptr<const Model> Load(const std::string& path, const LoadOptions& options = {});
   ~Model();
 
@@ -41,9 +42,14 @@ class Model {
   const Runtime& runtime() const;
   const Tokenizer& tokenizer() const;
   bool has_chat_template() const;
+  // Whether the template uses tool-call arguments as a mapping (TemplateTakesArgumentMappings in
+  // chat_template.h); false without a template.
+  bool chat_template_takes_argument_mappings() const;
   const std::vector<int32_t>& eos_token_ids() const;
   bool IsEos(int32_t id) const;
   double load_ms() const;  // wall time of Load: package checks + sessions + tokenizer + template
+  size_t vocab_size() const;   // rows of the decoder's logits (the graph's, discovered at load)
+  size_t max_context() const;  // the effective limit on cached + new tokens of one session
 
   // The prompt text the package's chat template makes of `request`. Throws when there is no template.
   std::string RenderChat(const ChatRequest& request) const;

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <span>
 #include <utility>
@@ -58,6 +59,27 @@ struct SamplingParams {
 SamplingParams SamplingParamsFromGenerationConfig(const nlohmann::json& generation_config,
                                                   const SamplingParams& base = {});
 
+// What a caller asks for on top of the model's defaults (CLI flags, an HTTP request, the C API's
+// parameters): an absent field keeps the default.
+struct SamplingOverrides {
+  std::optional<float> temperature, top_p, min_p, typical_p, repetition_penalty, presence_penalty,
+      frequency_penalty;
+  std::optional<int> top_k;
+  std::optional<bool> do_sample;  // explicit greedy (false) or sampling (true)
+  std::optional<uint64_t> seed;   // absent: `random_seed`
+  std::vector<std::pair<int32_t, float>> logit_bias;
+};
+
+// The one resolution of sampling settings, shared by the CLI, the server and the C API: `defaults`
+// (usually SamplingParamsFromGenerationConfig of the package) with each given override applied. A
+// temperature > 0 asks for sampling, so it turns do_sample on even where generation_config.json
+// says false (an explicit do_sample override still wins); no seed given takes `random_seed`.
+// Validated (Error kInvalidArgument naming the field).
+SamplingParams ResolveSampling(const SamplingParams& defaults, const SamplingOverrides& overrides,
+                               uint64_t random_seed);
+// 64 bits from std::random_device, for requests that give no seed.
+uint64_t RandomSeed();
+
 // One token of the final distribution.
 struct TokenProb {
   int32_t id;
@@ -77,10 +99,6 @@ class Sampler {
   // generated for presence/frequency penalties (0: the whole context counts). Advances the RNG once per
   // sampled (non-greedy) step.
   int32_t Sample(std::span<float> logits, std::span<const int32_t> context_tokens, size_t prompt_length = 0);
-
-  // The same for float16 logits (IEEE half bits, as a q4f16 graph returns them); converted into scratch.
-  int32_t Sample(std::span<const uint16_t> half_logits, std::span<const int32_t> context_tokens,
-                 size_t prompt_length = 0);
 
   // The distribution Sample draws from, most probable first (ties: lower id first); for greedy, the argmax
   // with probability 1. For inspection and logprobs; does not touch the RNG. May modify `logits` like Sample.
@@ -110,7 +128,6 @@ class Sampler {
   std::mt19937_64 rng_;
   // Scratch, reused across steps.
   std::vector<Candidate> candidates_;
-  std::vector<float> half_scratch_;
   std::vector<float> weights_;
   std::vector<uint8_t> seen_;       // repetition penalty: token seen in context
   std::vector<int32_t> counts_;     // presence/frequency: occurrences among generated tokens

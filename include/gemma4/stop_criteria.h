@@ -1,4 +1,4 @@
-// When generation ends: eos token ids, max_new_tokens, and user stop strings matched on the decoded text.
+// User stop strings matched on the decoded text (EOS ids and max_new_tokens are the Generator's own checks).
 #pragma once
 
 #include <cstddef>
@@ -8,16 +8,6 @@
 #include <vector>
 
 namespace gemma4 {
-
-// Token-level limits, checked after each generated token.
-struct StopCriteria {
-  std::vector<int32_t> eos_token_ids;  // GenerationConfig::eos_token_ids: any of them ends generation
-  size_t max_new_tokens = 0;           // 0 = no limit here (the context size still bounds it)
-
-  bool IsEos(int32_t token) const;
-  // True once `generated` tokens have been produced and no more may be.
-  bool ReachedMaxNewTokens(size_t generated) const { return max_new_tokens != 0 && generated >= max_new_tokens; }
-};
 
 // Finds user stop strings in streamed text. Feed it the decoded chunks in order (as the streaming
 // detokenizer emits them); each call returns the text that is safe to show now. A suffix that could still

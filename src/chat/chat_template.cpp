@@ -4,6 +4,7 @@
 #include "gemma4/read_file.h"
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "chat/interpreter.h"
@@ -196,17 +197,9 @@ nlohmann::ordered_json NormalizeMessages(const nlohmann::ordered_json& messages)
     auto calls = m.find("tool_calls");
     if (calls == m.end() || calls->is_null()) continue;
     if (!calls->is_array()) throw Error(ErrorKind::kInvalidArgument, where + "/tool_calls: must be a list");
-    for (size_t k = 0; k < calls->size(); ++k) {
-      Json& call = (*calls)[k];
-      Json* fn = call.is_object() && call.contains("function") ? &call["function"] : nullptr;
-      if (!fn || !fn->is_object()) continue;
-      auto args = fn->find("arguments");
-      if (args == fn->end() || !args->is_string()) continue;
-      // OpenAI sends arguments as a JSON string; chat templates expect the object (they
-      // iterate it or tojson it), which is what transformers documents and vLLM passes.
-      Json parsed = Json::parse(args->get<std::string>(), nullptr, /*allow_exceptions=*/false);
-      if (parsed.is_object()) *args = std::move(parsed);
-    }
+    // Arguments reach the template as given (a JSON string stays a string), as transformers'
+    // apply_chat_template passes them; turning OpenAI's string into an object is the server's
+    // call (server/template_arguments.h), made from what the template expects.
   }
   return out;
 }
@@ -229,6 +222,15 @@ std::string ApplyChatTemplate(const ChatTemplate& tmpl, const ChatTemplateConfig
     throw Error(ErrorKind::kInvalidArgument, "extra template variables must be a JSON object");
   }
   return tmpl.Render(vars, limits);
+}
+
+bool TemplateTakesArgumentMappings(std::string_view source) {
+  // A template that tests `arguments is mapping`, iterates it (.items(), |items, |dictsort, a
+  // for loop) or serializes it (|tojson) wants the object; one that only prints or concatenates
+  // it takes the string. Whitespace inside the expression is free in Jinja, so it is skipped.
+  static const std::regex kMappingUse(
+      R"(arguments\s*(is\s+mapping|\.\s*items\s*\(|\|\s*(items|dictsort|tojson)\b|\[)|in\s+[\w.\[\]'"]*arguments\b)");
+  return std::regex_search(source.begin(), source.end(), kMappingUse);
 }
 
 }  // namespace gemma4

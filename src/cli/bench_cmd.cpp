@@ -119,7 +119,7 @@ void Run(BenchFlags& f) {
   load.dtype = f.model.dtype;
   load.runtime = f.model.runtime;
   if (!f.quiet) std::cerr << "loading " << f.model.model << " (" << f.model.dtype << ")\n";
-  auto model = Model::Load(f.model.model, load);
+  auto model = Model::Load(ResolveModelArg(f.model), load);
   auto progress = [&](const std::string& line) {
     if (!f.quiet) std::cerr << line << '\n';
   };

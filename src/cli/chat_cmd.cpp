@@ -60,9 +60,10 @@ void Chat(ChatFlags& f) {
   options.sampling = ResolveSampling(f.sampling, *model);
   options.stop = f.sampling.stop;
   options.ignore_eos = f.sampling.ignore_eos;
-  options.on_token = [](std::string_view piece, int32_t) {
-    std::cout << piece << std::flush;
-    return true;
+  // The parsed reply is printed: the answer on stdout, thoughts (--thinking) on stderr.
+  const ReplyDeltaFn print = [](const ReplyParser::Event& e) {
+    if (e.kind == ReplyParser::Event::kReasoning) std::cerr << e.text << std::flush;
+    else if (e.kind == ReplyParser::Event::kContent) std::cout << e.text << std::flush;
   };
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
   if (f.thinking) extra["enable_thinking"] = true;
@@ -102,7 +103,7 @@ void Chat(ChatFlags& f) {
     }
     interrupt.Clear();
     try {
-      GenerationResult r = conversation.Reply(line, options, extra);
+      ChatResult r = conversation.Reply(line, options, extra, print);
       std::cout << '\n' << std::flush;
       if (r.stop_reason == StopReason::kCancelled) std::cerr << "(stopped)\n";
       if (f.stats) {

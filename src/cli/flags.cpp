@@ -62,8 +62,6 @@ Package OpenModelPackage(const ModelFlags& flags) {
 
 }  // namespace gemma4::cli
 
-#include <random>
-
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
 
@@ -88,21 +86,18 @@ void AddSamplingFlags(CLI::App& app, SamplingFlags& f) {
 }
 
 SamplingParams ResolveSampling(const SamplingFlags& f, const Model& model) {
-  SamplingParams p = SamplingParamsFromGenerationConfig(model.package().generation.sampling);
-  if (f.temp_opt->count()) {
-    p.temperature = f.temperature;
-    if (f.temperature > 0) p.do_sample = true;
-  }
-  if (f.top_k_opt->count()) p.top_k = f.top_k;
-  if (f.top_p_opt->count()) p.top_p = f.top_p;
-  if (f.min_p_opt->count()) p.min_p = f.min_p;
-  if (f.typical_opt->count()) p.typical_p = f.typical_p;
-  if (f.repeat_opt->count()) p.repetition_penalty = f.repeat_penalty;
-  p.presence_penalty = f.presence_penalty;
-  p.frequency_penalty = f.frequency_penalty;
-  p.seed = f.seed_opt->count() ? f.seed : std::random_device{}();
-  p.Validate();
-  return p;
+  SamplingOverrides o;
+  if (f.temp_opt->count()) o.temperature = f.temperature;
+  if (f.top_k_opt->count()) o.top_k = f.top_k;
+  if (f.top_p_opt->count()) o.top_p = f.top_p;
+  if (f.min_p_opt->count()) o.min_p = f.min_p;
+  if (f.typical_opt->count()) o.typical_p = f.typical_p;
+  if (f.repeat_opt->count()) o.repetition_penalty = f.repeat_penalty;
+  o.presence_penalty = f.presence_penalty;
+  o.frequency_penalty = f.frequency_penalty;
+  if (f.seed_opt->count()) o.seed = f.seed;
+  return gemma4::ResolveSampling(SamplingParamsFromGenerationConfig(model.package().generation.sampling), o,
+                                 RandomSeed());
 }
 
 }  // namespace gemma4::cli

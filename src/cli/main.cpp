@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "gemma4/error.h"
 #include "gemma4/log.h"
+#include "gemma4/version.h"
 
 namespace gemma4::cli {
 
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   using namespace gemma4;
   CLI::App app{"gemma4: run Gemma 4 E2B (text, INT4 ONNX) on ONNX Runtime", "gemma4"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "gemma4-ort 0.1.0");
+  app.set_version_flag("--version", "gemma4-ort " GEMMA4_VERSION_STRING);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log debug messages to stderr");
 

@@ -38,8 +38,8 @@ void ProgressBar::Update(uint64_t done, uint64_t total, const std::string& item,
   }
   std::string shown = item.size() > 40 ? "..." + item.substr(item.size() - 37) : item;
   std::fprintf(stderr, "\r\033[K%s [%s] %3d%% %s / %s %s/s ETA %s %s", label_.c_str(), bar.c_str(),
-               static_cast<int>(fraction * 100), HumanBytes(done).c_str(), HumanBytes(total).c_str(),
-               HumanBytes(static_cast<uint64_t>(speed)).c_str(), eta.c_str(), shown.c_str());
+               static_cast<int>(fraction * 100), FormatBytes(done).c_str(), FormatBytes(total).c_str(),
+               FormatBytes(static_cast<uint64_t>(speed)).c_str(), eta.c_str(), shown.c_str());
   std::fflush(stderr);
   drawn_ = true;
 }
@@ -65,9 +65,9 @@ PullProgressFn PullProgressPrinter(std::unique_ptr<ProgressBar>& bar, const std:
     using Event = PullProgress::Event;
     if (p.event == Event::kCached || (p.event == Event::kPlan && p.total == p.done)) return true;
     if (!bar) bar = std::make_unique<ProgressBar>(label);
-    if (p.event == Event::kFileDone) bar->Note("  fetched " + p.file + " (" + HumanBytes(p.file_total) + ")");
+    if (p.event == Event::kFileDone) bar->Note("  fetched " + p.file + " (" + FormatBytes(p.file_total) + ")");
     if (p.event == Event::kStart && p.file_done > 0) {
-      bar->Note("  resuming " + p.file + " at " + HumanBytes(p.file_done) + " of " + HumanBytes(p.file_total));
+      bar->Note("  resuming " + p.file + " at " + FormatBytes(p.file_done) + " of " + FormatBytes(p.file_total));
     }
     bar->Update(p.done, p.total, p.file, p.bytes_per_second);
     return true;

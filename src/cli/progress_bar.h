@@ -34,8 +34,6 @@ class ProgressBar {
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
-inline std::string HumanBytes(uint64_t bytes) { return FormatBytes(bytes); }
-
 // A pull progress callback drawing into `bar` (created at the first event, so a pull served from
 // the cache draws nothing) with a note per finished file.
 PullProgressFn PullProgressPrinter(std::unique_ptr<ProgressBar>& bar, const std::string& label);

@@ -29,8 +29,8 @@ void Pull(const PullFlags& f) {
   if (bar) bar->Finish();
   if (!f.quiet) {
     std::cerr << (r.offline ? "offline: served from the cache " : "pulled ") << r.repo << "@" << r.revision << " ("
-              << r.commit.substr(0, 12) << "): " << r.files.size() << " files, " << HumanBytes(r.downloaded_bytes)
-              << " downloaded, " << HumanBytes(r.cached_bytes) << " already cached\n";
+              << r.commit.substr(0, 12) << "): " << r.files.size() << " files, " << FormatBytes(r.downloaded_bytes)
+              << " downloaded, " << FormatBytes(r.cached_bytes) << " already cached\n";
   }
   std::cout << r.snapshot.string() << '\n';
 }

@@ -43,10 +43,10 @@ void Run(const RepackFlags& f) {
   bar.Finish();
   if (!f.quiet) {
     for (const auto& file : r.files) {
-      std::fprintf(stderr, "  %-48s %12s  %s\n", file.path.c_str(), HumanBytes(file.size).c_str(),
+      std::fprintf(stderr, "  %-48s %12s  %s\n", file.path.c_str(), FormatBytes(file.size).c_str(),
                    std::string(CopyMethodName(file.method)).c_str());
     }
-    std::cerr << "repacked " << r.files.size() << " files (" << HumanBytes(r.total_bytes) << ", dtype " << r.dtype
+    std::cerr << "repacked " << r.files.size() << " files (" << FormatBytes(r.total_bytes) << ", dtype " << r.dtype
               << (f.no_load ? "" : ", loaded by ONNX Runtime") << ")\n";
   }
   std::cout << r.dst.string() << '\n';

@@ -2,6 +2,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/command.h"
@@ -75,16 +76,16 @@ void Run(RunFlags& f) {
   auto model = Model::Load(ResolveModelArg(f.model), load);
 
   std::vector<int32_t> prompt;
+  std::optional<ChatRequest> chat;  // with the chat template: the reply is parsed (--json's content...)
   if (!f.prompt_ids.empty()) {
     prompt = ParseIds(f.prompt_ids);
   } else if (f.raw) {
     prompt = model->TokenizeRaw(text);
   } else {
-    ChatRequest request;
-    if (!f.system.empty()) request.messages.push_back({{"role", "system"}, {"content", f.system}});
-    request.messages.push_back({{"role", "user"}, {"content", text}});
-    if (f.no_thinking) request.extra["enable_thinking"] = false;
-    prompt = model->TokenizeChat(request);
+    chat.emplace();
+    if (!f.system.empty()) chat->messages.push_back({{"role", "system"}, {"content", f.system}});
+    chat->messages.push_back({{"role", "user"}, {"content", text}});
+    if (f.no_thinking) chat->extra["enable_thinking"] = false;
   }
 
   GenerateOptions options;
@@ -106,7 +107,9 @@ void Run(RunFlags& f) {
   }
 
   Session session(model);
-  GenerationResult r = session.Generate(prompt, options);
+  ChatResult r;
+  if (chat) r = GenerateChat(session, *chat, options);
+  else static_cast<GenerationResult&>(r) = session.Generate(prompt, options);
   if (f.json) {
     nlohmann::ordered_json j = {{"prompt_ids", r.prompt_ids},
                         {"output_ids", r.output_ids},
@@ -121,6 +124,12 @@ void Run(RunFlags& f) {
                           {"prompt_tokens", r.timings.prompt_tokens},
                           {"generated_tokens", r.timings.generated_tokens},
                           {"decode_calls", r.timings.decode_calls}}}};
+    if (chat) {
+      // The reply parsed by the library's one parser (gemma4/reply_parser.h), as the server returns it.
+      j["content"] = r.reply.content;
+      j["reasoning"] = r.reply.reasoning;
+      j["tool_calls"] = AssistantMessage(r.reply).value("tool_calls", nlohmann::ordered_json::array());
+    }
     std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
   } else {
     std::cout << '\n' << std::flush;

@@ -36,7 +36,7 @@ void Serve(ServeFlags& f) {
   LoadOptions load;
   load.dtype = f.model.dtype;
   load.runtime = f.model.runtime;
-  auto model = Model::Load(f.model.model, load);
+  auto model = Model::Load(ResolveModelArg(f.model), load);
 
   f.server.max_body_bytes = f.max_body_kib * 1024;
   Server server(model, f.server);

@@ -40,7 +40,7 @@ void Run(const VerifyFlags& f) {
               << ")\n";
     throw CLI::RuntimeError(1);
   }
-  std::cout << "OK " << r.files_checked << " files, " << HumanBytes(r.bytes_checked) << " match " << basis << " ("
+  std::cout << "OK " << r.files_checked << " files, " << FormatBytes(r.bytes_checked) << " match " << basis << " ("
             << dir.string() << ")\n";
 }
 

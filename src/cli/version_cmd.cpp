@@ -3,13 +3,14 @@
 
 #include "cli/command.h"
 #include "gemma4/runtime.h"
+#include "gemma4/version.h"
 
 namespace gemma4::cli {
 namespace {
 
 void Setup(CLI::App& app) {
   app.callback([] {
-    std::cout << "gemma4-ort 0.1.0\n";
+    std::cout << "gemma4-ort " GEMMA4_VERSION_STRING "\n";
     const OrtInfo& ort = GetOrtInfo();
     std::cout << "ONNX Runtime " << ort.version << " (" << ort.library_path << "), C API " << ort.api_version << "\n";
     std::cout << "providers:";

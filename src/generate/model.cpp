@@ -23,6 +23,29 @@ struct Model::Impl {
   double load_ms = 0;
 };
 
+namespace {
+
+// `path` as a directory: itself, or the snapshot of a repo id complete in the local cache. Never
+// the network.
+std::filesystem::path LocalPackageDir(const std::string& path, const std::string& dtype) {
+  std::error_code ec;
+  if (path.empty() || std::filesystem::is_directory(path, ec) || path[0] == '/' || path[0] == '.') return path;
+  PullOptions cache;
+  cache.dtype = dtype;
+  cache.offline = true;
+  std::optional<std::filesystem::path> snapshot;
+  try {
+    snapshot = FindCompleteSnapshot(path, cache);
+  } catch (const Error&) {
+    return path;  // not a repo id: OpenPackage names the missing directory
+  }
+  if (snapshot) return *snapshot;
+  throw Error(ErrorKind::kNotFound, "model '" + path + "' is neither a directory nor complete in the Hugging Face "
+                                    "cache: download it first (gemma4 pull " + path + ", or gemma4::Pull)");
+}
+
+}  // namespace
+
 Model::Model() : impl_(std::make_unique<Impl>()) {}
 Model::~Model() = default;
 
@@ -30,9 +53,10 @@ std::shared_ptr<const Model> Model::Load(const std::string& path, const LoadOpti
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Model> model(new Model());
   Impl& m = *model->impl_;
-  PullOptions pull;  // a repo id missing from the cache is pulled (progress as log lines)
-  pull.dtype = options.dtype;
-  m.package = OpenPackage(ResolveOrPull(path, pull), PackageOptions{options.dtype});
+  // No network here: a repo id must already be complete in the local cache. Pulling is the
+  // caller's explicit step (gemma4::Pull / ResolveOrPull, with progress and offline control; the
+  // CLI's -m does it before loading).
+  m.package = OpenPackage(LocalPackageDir(path, options.dtype), PackageOptions{options.dtype});
   const OrtInfo& ort = GetOrtInfo();
   Log(LogLevel::kDebug, "ONNX Runtime " + ort.version + " from " + ort.library_path);
   m.tokenizer = std::make_unique<Tokenizer>(Tokenizer::FromFile(
@@ -62,9 +86,14 @@ const Package& Model::package() const { return impl_->package; }
 const Runtime& Model::runtime() const { return *impl_->runtime; }
 const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
 bool Model::has_chat_template() const { return impl_->chat_template.has_value(); }
+bool Model::chat_template_takes_argument_mappings() const {
+  return impl_->template_config && TemplateTakesArgumentMappings(impl_->template_config->source);
+}
 const std::vector<int32_t>& Model::eos_token_ids() const { return impl_->eos; }
 bool Model::IsEos(int32_t id) const { return std::find(impl_->eos.begin(), impl_->eos.end(), id) != impl_->eos.end(); }
 double Model::load_ms() const { return impl_->load_ms; }
+size_t Model::vocab_size() const { return static_cast<size_t>(runtime().decoder_io().vocab_size); }
+size_t Model::max_context() const { return runtime().max_context(); }
 
 std::string Model::RenderChat(const ChatRequest& request) const {
   if (!impl_->chat_template) {

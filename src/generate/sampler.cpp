@@ -5,7 +5,6 @@
 #include <string>
 
 #include "gemma4/error.h"
-#include "gemma4/float16.h"
 #include "gemma4/sampling.h"
 #include "generate/logits_processors.h"
 
@@ -131,13 +130,6 @@ int32_t Sampler::Sample(std::span<float> logits, std::span<const int32_t> contex
     if (weights_[i] > 0) return candidates_[i].id;
   }
   return candidates_.back().id;
-}
-
-int32_t Sampler::Sample(std::span<const uint16_t> half_logits, std::span<const int32_t> context,
-                        size_t prompt_length) {
-  half_scratch_.resize(half_logits.size());
-  HalfToFloat(half_logits, half_scratch_.data());
-  return Sample(std::span<float>(half_scratch_), context, prompt_length);
 }
 
 std::vector<TokenProb> Sampler::Distribution(std::span<float> logits, std::span<const int32_t> context,

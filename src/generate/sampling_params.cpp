@@ -1,5 +1,6 @@
 // SamplingParams: range checks and the defaults generation_config.json supplies.
 #include <cmath>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -99,6 +100,31 @@ SamplingParams SamplingParamsFromGenerationConfig(const nlohmann::json& config, 
     throw Error(ErrorKind::kCorrupt, file + ": " + e.what());
   }
   return p;
+}
+
+SamplingParams ResolveSampling(const SamplingParams& defaults, const SamplingOverrides& o, uint64_t random_seed) {
+  SamplingParams p = defaults;
+  if (o.temperature) {
+    p.temperature = *o.temperature;
+    if (*o.temperature > 0) p.do_sample = true;
+  }
+  if (o.do_sample) p.do_sample = *o.do_sample;
+  if (o.top_k) p.top_k = *o.top_k;
+  if (o.top_p) p.top_p = *o.top_p;
+  if (o.min_p) p.min_p = *o.min_p;
+  if (o.typical_p) p.typical_p = *o.typical_p;
+  if (o.repetition_penalty) p.repetition_penalty = *o.repetition_penalty;
+  if (o.presence_penalty) p.presence_penalty = *o.presence_penalty;
+  if (o.frequency_penalty) p.frequency_penalty = *o.frequency_penalty;
+  if (!o.logit_bias.empty()) p.logit_bias = o.logit_bias;
+  p.seed = o.seed ? *o.seed : random_seed;
+  p.Validate();
+  return p;
+}
+
+uint64_t RandomSeed() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
 }  // namespace gemma4

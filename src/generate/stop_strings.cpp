@@ -1,4 +1,4 @@
-// Stop strings across chunk boundaries, and the token-level stop checks.
+// Stop strings across chunk boundaries.
 #include <algorithm>
 #include <string>
 
@@ -6,10 +6,6 @@
 #include "gemma4/stop_criteria.h"
 
 namespace gemma4 {
-
-bool StopCriteria::IsEos(int32_t token) const {
-  return std::find(eos_token_ids.begin(), eos_token_ids.end(), token) != eos_token_ids.end();
-}
 
 StopStringMatcher::StopStringMatcher(std::vector<std::string> stop_strings) : stops_(std::move(stop_strings)) {
   for (size_t i = 0; i < stops_.size(); ++i) {

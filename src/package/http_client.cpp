@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "gemma4/error.h"
+#include "gemma4/version.h"
 
 namespace gemma4::http {
 
@@ -99,7 +100,7 @@ Response Perform(const Request& request) {
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, request.connect_timeout_s);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, request.stall_timeout_s);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "gemma4-ort/0.1.0");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "gemma4-ort/" GEMMA4_VERSION_STRING);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);

@@ -19,9 +19,9 @@ class AnthropicReply : public ReplyFormat {
     return AnthropicEvent({{"type", "message_start"}, {"message", std::move(message)}}) + AnthropicEvent({{"type", "ping"}});
   }
 
-  std::string StreamDelta(const OutputParser::Event& e, const AssistantOutput&) override {
+  std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput&) override {
     std::string out;
-    if (e.kind == OutputParser::Event::kToolCall) {
+    if (e.kind == ReplyParser::Event::kToolCall) {
       out += StopBlock();
       json input = json::parse(e.call.arguments, nullptr, false);
       out += AnthropicEvent({{"type", "content_block_start"}, {"index", index_},
@@ -34,7 +34,7 @@ class AnthropicReply : public ReplyFormat {
       out += StopBlock();
       return out;
     }
-    const bool thinking = e.kind == OutputParser::Event::kReasoning;
+    const bool thinking = e.kind == ReplyParser::Event::kReasoning;
     const Block want = thinking ? Block::kThinking : Block::kText;
     if (open_ != want) {
       out += StopBlock();

@@ -73,14 +73,14 @@ class OpenAiChatReply : public ReplyFormat {
     // The role chunk goes out at once, so the client sees the stream open even while queued.
     return Chunk(ChatChunkJson(meta_, {{"role", "assistant"}, {"content", ""}}, {}, include_usage_));
   }
-  std::string StreamDelta(const OutputParser::Event& e, const AssistantOutput& so_far) override {
+  std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput& so_far) override {
     json delta;
-    if (e.kind == OutputParser::Event::kContent) delta = {{"content", e.text}};
-    else if (e.kind == OutputParser::Event::kReasoning) delta = {{"reasoning_content", e.text}};
+    if (e.kind == ReplyParser::Event::kContent) delta = {{"content", e.text}};
+    else if (e.kind == ReplyParser::Event::kReasoning) delta = {{"reasoning_content", e.text}};
     else delta = {{"tool_calls", json::array({ToolCallDeltaJson(so_far.tool_calls.size() - 1, e.call)})}};
     json chunk = ChatChunkJson(meta_, std::move(delta), {}, include_usage_);
     // The tokens generated since the last content chunk travel with this one.
-    if (log_.requested && e.kind == OutputParser::Event::kContent) chunk["choices"][0]["logprobs"] = ChatLogprobs(log_.TakePending());
+    if (log_.requested && e.kind == ReplyParser::Event::kContent) chunk["choices"][0]["logprobs"] = ChatLogprobs(log_.TakePending());
     return Chunk(chunk);
   }
   std::string StreamClose(const ReplyOutcome& o, const AssistantOutput&) override {
@@ -113,7 +113,7 @@ class OpenAiCompletionReply : public ReplyFormat {
 
   void AddLogprob(LogprobEntry entry) override { log_.Add(std::move(entry)); }
   std::string StreamOpen(size_t) override { return {}; }
-  std::string StreamDelta(const OutputParser::Event& e, const AssistantOutput&) override {
+  std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput&) override {
     json chunk = CompletionChunkJson(meta_, e.text, {}, include_usage_);
     if (log_.requested) chunk["choices"][0]["logprobs"] = CompletionLogprobs(log_.TakePending(), stream_offset_);
     return SseEvent(Dump(chunk));

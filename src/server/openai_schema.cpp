@@ -346,28 +346,25 @@ GenerationRequest ParseCompletionRequest(const json& body, size_t vocab_size) {
 }
 
 SamplingParams ResolveSampling(const GenerationRequest& r, const SamplingParams& defaults, uint64_t random_seed) {
-  SamplingParams p = defaults;
-  if (r.temperature) {
-    p.temperature = static_cast<float>(*r.temperature);
-    if (*r.temperature > 0) p.do_sample = true;
-  }
-  if (r.top_p) {
-    if (*r.top_p == 0) p.do_sample = false;  // OpenAI accepts 0: only the most likely token
-    else p.top_p = static_cast<float>(*r.top_p);
-  }
-  if (r.top_k) p.top_k = *r.top_k;
-  if (r.min_p) p.min_p = static_cast<float>(*r.min_p);
-  if (r.repetition_penalty) p.repetition_penalty = static_cast<float>(*r.repetition_penalty);
-  if (r.presence_penalty) p.presence_penalty = static_cast<float>(*r.presence_penalty);
-  if (r.frequency_penalty) p.frequency_penalty = static_cast<float>(*r.frequency_penalty);
-  p.logit_bias = r.logit_bias;
-  p.seed = r.seed ? *r.seed : random_seed;
+  SamplingOverrides o;
+  auto as_float = [](const std::optional<double>& v) -> std::optional<float> {
+    return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
+  };
+  o.temperature = as_float(r.temperature);
+  if (r.top_p && *r.top_p == 0) o.do_sample = false;  // OpenAI accepts 0: only the most likely token
+  else o.top_p = as_float(r.top_p);
+  o.top_k = r.top_k;
+  o.min_p = as_float(r.min_p);
+  o.repetition_penalty = as_float(r.repetition_penalty);
+  o.presence_penalty = as_float(r.presence_penalty);
+  o.frequency_penalty = as_float(r.frequency_penalty);
+  o.logit_bias = r.logit_bias;
+  o.seed = r.seed;
   try {
-    p.Validate();
+    return gemma4::ResolveSampling(defaults, o, random_seed);
   } catch (const Error& e) {
     throw ApiError(400, ErrorKind::kInvalidArgument, e.what());
   }
-  return p;
 }
 
 json UsageJson(const Usage& u) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/model.h"
+#include "gemma4/reply_parser.h"
 #include "gemma4/sampling.h"
 
 namespace gemma4::server {
@@ -60,18 +61,7 @@ struct Usage {
 };
 nlohmann::json UsageJson(const Usage& usage);
 
-struct ToolCall {
-  std::string id;
-  std::string name;
-  std::string arguments;  // a JSON object, serialized (as OpenAI sends it)
-};
-
-// The model's answer split into its parts (see output_parser.h).
-struct AssistantOutput {
-  std::string content;
-  std::string reasoning;
-  std::vector<ToolCall> tool_calls;
-};
+// ToolCall and AssistantOutput: gemma4/reply_parser.h.
 
 struct ResponseMeta {
   std::string id;      // "chatcmpl-..." / "cmpl-..."

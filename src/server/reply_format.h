@@ -12,7 +12,7 @@
 
 #include "server/api_error.h"
 #include "server/openai_schema.h"
-#include "server/output_parser.h"
+#include "gemma4/reply_parser.h"
 
 namespace gemma4::server {
 
@@ -39,7 +39,7 @@ class ReplyFormat {
   // The bytes a stream opens with, sent while the request may still be queued.
   virtual std::string StreamOpen(size_t prompt_tokens) = 0;
   // One visible piece of the answer; `so_far` already includes it.
-  virtual std::string StreamDelta(const OutputParser::Event& event, const AssistantOutput& so_far) = 0;
+  virtual std::string StreamDelta(const ReplyParser::Event& event, const AssistantOutput& so_far) = 0;
   // The end of a stream that succeeded.
   virtual std::string StreamClose(const ReplyOutcome& outcome, const AssistantOutput& output) = 0;
   // The end of a stream that failed after it opened (the status line is long gone).

@@ -20,9 +20,9 @@ class ResponsesReply : public ReplyFormat {
     return out + Event({{"type", "response.in_progress"}, {"response", response}});
   }
 
-  std::string StreamDelta(const OutputParser::Event& e, const AssistantOutput&) override {
+  std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput&) override {
     std::string out;
-    if (e.kind == OutputParser::Event::kToolCall) {
+    if (e.kind == ReplyParser::Event::kToolCall) {
       out += CloseItem();
       out += Event({{"type", "response.output_item.added"}, {"output_index", index_}, {"item", FunctionCallItemJson(e.call, false)}});
       const std::string item_id = "fc_" + e.call.id;
@@ -33,7 +33,7 @@ class ResponsesReply : public ReplyFormat {
       out += Event({{"type", "response.output_item.done"}, {"output_index", index_++}, {"item", FunctionCallItemJson(e.call, true)}});
       return out;
     }
-    const bool reasoning = e.kind == OutputParser::Event::kReasoning;
+    const bool reasoning = e.kind == ReplyParser::Event::kReasoning;
     const Item want = reasoning ? Item::kReasoning : Item::kMessage;
     if (open_ != want) {
       out += CloseItem();

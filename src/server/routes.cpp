@@ -16,6 +16,7 @@
 #include "server/reply_format.h"
 #include "server/responses_schema.h"
 #include "server/sse_writer.h"
+#include "server/template_arguments.h"
 #include "server/webui.h"
 
 namespace gemma4::server {
@@ -39,22 +40,17 @@ std::string NewId(const char* prefix) {
 // Tool call ids: "call_<request id's unique part>_<n>".
 std::string CallIdPrefix(const std::string& request_id) { return "call_" + request_id.substr(request_id.find('-') + 1); }
 
-uint64_t RandomSeed() {
-  std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-}
-
 // One request's shared state: owned by the HTTP thread, the slot thread and the stream provider.
 struct Exchange {
   RequestQueue::Admission admission;  // released when the last owner (HTTP thread or slot) lets go
   bool stream = false;
   std::unique_ptr<ReplyFormat> format;
   std::shared_ptr<Job> job = std::make_shared<Job>();
-  std::unique_ptr<AnswerStream> answer;
+  std::unique_ptr<ReplyStream> answer;
   StreamChannel channel;
   ReplyOutcome outcome;
 
-  void PushDelta(const OutputParser::Event& e) { channel.Push(format->StreamDelta(e, answer->output())); }
+  void PushDelta(const ReplyParser::Event& e) { channel.Push(format->StreamDelta(e, answer->output())); }
 
   // On the slot's thread, once generation ended (or the queue dropped the job).
   void Finish() {
@@ -101,22 +97,8 @@ Routes::Routes(std::shared_ptr<const Model> model, const ServerOptions& options,
   created_ = UnixNow();
   defaults_ = SamplingParamsFromGenerationConfig(model_->package().generation.sampling);
   vocab_size_ = static_cast<size_t>(model_->runtime().decoder_io().vocab_size);
-  // Find the markup tokens by tokenizing each marker: one id after <bos> means a single token.
-  const auto bos = model_->package().generation.bos_token_id;
-  auto find = [&](const std::string& marker, std::map<int32_t, std::string>& table) {
-    try {
-      std::vector<int32_t> ids = model_->TokenizeRaw(marker);
-      if (!ids.empty() && bos && ids.front() == *bos) ids.erase(ids.begin());
-      if (ids.size() == 1) table[ids[0]] = marker;
-    } catch (const std::exception& e) {
-      Log(LogLevel::kDebug, std::string("server: cannot tokenize marker ") + marker + ": " + e.what());
-    }
-  };
-  find("<|channel>", markup_.channel);
-  find("<channel|>", markup_.channel);
-  find("<|tool_call>", markup_.tool);
-  find("<tool_call|>", markup_.tool);
-  find("<|\"|>", markup_.quote);
+  markup_ = MarkupTokens::Find(*model_);
+  template_takes_argument_mappings_ = model_->chat_template_takes_argument_mappings();
 }
 
 void Routes::Register(HttpTransport& http) {
@@ -211,6 +193,8 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
   // Prompt tokens.
   Job& job = *ex->job;
   if (request.chat) {
+    request.chat_request.messages =
+        ToolArgumentsForTemplate(std::move(request.chat_request.messages), template_takes_argument_mappings_);
     job.prompt = model_->TokenizeChat(request.chat_request);
   } else {
     job.prompt = request.prompt_ids.empty() ? model_->TokenizeRaw(request.prompt) : request.prompt_ids;
@@ -234,7 +218,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
     job.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.timeout_s));
   }
 
-  AnswerStream::Options answer_options;
+  ReplyStream::Options answer_options;
   answer_options.chat = request.chat;
   answer_options.parse_tool_calls = request.tools_enabled;
   answer_options.stop = request.stop;
@@ -249,7 +233,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
   }
   answer_options.markup = &markup_;
   Exchange* raw = ex.get();
-  ex->answer = std::make_unique<AnswerStream>(answer_options, [raw](const OutputParser::Event& e) {
+  ex->answer = std::make_unique<ReplyStream>(answer_options, [raw](const ReplyParser::Event& e) {
     if (raw->stream) raw->PushDelta(e);
   });
   // on_token runs only while the job runs, when on_complete (below) still keeps the exchange

@@ -6,8 +6,8 @@
 
 #include "gemma4/model.h"
 #include "gemma4/sampling.h"
+#include "gemma4/reply_stream.h"
 #include "gemma4/server.h"
-#include "server/answer_stream.h"
 #include "server/http_transport.h"
 #include "server/metrics.h"
 #include "server/openai_schema.h"
@@ -50,6 +50,7 @@ class Routes {
   SamplingParams defaults_;
   size_t vocab_size_ = 0;
   MarkupTokens markup_;
+  bool template_takes_argument_mappings_ = true;  // decided from the package's template at startup
 };
 
 }  // namespace gemma4::server

@@ -35,7 +35,8 @@ def expected(package, messages, tools=None, gen=True, extra=None, template=None)
     if template is not None:
         with open(template, encoding="utf-8", newline="") as f:
             source = f.read()
-    variables = {"messages": ref.normalize_messages(messages), "tools": tools, "documents": None,
+    # Messages as transformers passes them (tool-call arguments untouched).
+    variables = {"messages": messages, "tools": tools, "documents": None,
                  "add_generation_prompt": gen}
     variables.update(special)
     variables.update(extra or {})

@@ -105,22 +105,6 @@ def load_package(directory):
     return template, special
 
 
-def normalize_messages(messages):
-    """OpenAI tool_calls carry arguments as a JSON string; templates expect the object."""
-    out = json.loads(json.dumps(messages))
-    for m in out:
-        for call in m.get("tool_calls") or []:
-            fn = call.get("function") if isinstance(call, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                try:
-                    parsed = json.loads(fn["arguments"])
-                except ValueError:
-                    continue
-                if isinstance(parsed, dict):
-                    fn["arguments"] = parsed
-    return out
-
-
 _compiled = {}
 
 
@@ -144,7 +128,8 @@ def run_job(env, job):
     if isinstance(fixture, list):
         fixture = {"messages": fixture}
     variables = {
-        "messages": normalize_messages(fixture["messages"]),
+        # As transformers passes them: tool-call arguments given as a JSON string stay a string.
+        "messages": fixture["messages"],
         "tools": fixture.get("tools"),
         "documents": None,
         "add_generation_prompt": job["add_generation_prompt"],

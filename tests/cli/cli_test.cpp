@@ -119,6 +119,20 @@ TEST(Cli, RunJsonFollowsTheContract) {
   EXPECT_EQ(nlohmann::json::parse(by_ids.out)["output_ids"], j["output_ids"]);
 }
 
+TEST(Cli, RunJsonCarriesTheParsedReply) {
+  Result r = Gemma4("run -m " + Quote(TestModel("text-q4")) + " -p 'Hello' --temp 0 -n 8 --json -t 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* key : {"content", "reasoning", "tool_calls"}) EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_TRUE(j["tool_calls"].is_array());
+  // No markup in this answer: the parsed content is the text.
+  if (j["reasoning"] == "" && j["tool_calls"].empty()) EXPECT_EQ(j["content"], j["text"]);
+  // Without the chat template there is nothing to parse, so no reply fields.
+  Result raw = Gemma4("run -m " + Quote(TestModel("text-q4")) + " --raw -p 'Hello' --temp 0 -n 2 --json -t 1");
+  ASSERT_EQ(raw.status, 0) << raw.err;
+  EXPECT_FALSE(nlohmann::json::parse(raw.out).contains("content"));
+}
+
 TEST(Cli, RunRawUsesTheTokenizersOwnSpecialTokens) {
   Result r = Gemma4("run -m " + Quote(TestModel("text-q4")) + " --raw -p 'Hello' --temp 0 -n 2 --json -t 1");
   ASSERT_EQ(r.status, 0) << r.err;
@@ -214,7 +228,7 @@ TEST(Cli, TheCExampleChatsThroughTheCApi) {
   // Greedy through the C API equals greedy through the CLI.
   Result cli = Gemma4("run -m " + Quote(TestModel("text-q4")) + " -p Hello --temp 0 -n 5 -t 1");
   EXPECT_EQ(out.substr(0, out.find("\n[")), cli.out.substr(0, cli.out.size() - 1));
-  EXPECT_NE(out.find(" bytes]"), std::string::npos) << out;
+  EXPECT_NE(out.find(" bytes, stop: "), std::string::npos) << out;
   // And a bad path comes back as a status and a message, not a crash.
   FILE* bad = popen((example.string() + " /nonexistent hi 2>&1").c_str(), "r");
   std::string err;

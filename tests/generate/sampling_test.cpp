@@ -579,19 +579,55 @@ TEST(Float16, EveryHalfConvertsExactly) {
   EXPECT_TRUE(std::isnan(HalfToFloat(0x7e00)));
 }
 
-TEST(Float16, SamplerTakesHalfLogits) {
-  const std::vector<float> logits = {0.5f, -1.25f, 3.0f, 3.0f, 2.0f, -kInf};
-  std::vector<uint16_t> half;
-  for (float f : logits) half.push_back(FloatToHalf(f));
-  Sampler greedy(Params([](auto& p) { p.do_sample = false; }), logits.size());
-  EXPECT_EQ(greedy.Sample(std::span<const uint16_t>(half), {}), 2);
-  SamplingParams p;
-  p.seed = 11;
-  Sampler from_half(p, logits.size()), from_float(p, logits.size());
-  for (int i = 0; i < 100; ++i) {
-    auto row = logits;
-    ASSERT_EQ(from_half.Sample(std::span<const uint16_t>(half), {}), from_float.Sample(row, {}));
-  }
+// The one resolver the CLI, the server and the C API share.
+TEST(ResolveSampling, OverridesApplyOverTheModelDefaults) {
+  SamplingParams defaults;
+  defaults.do_sample = false;  // generation_config.json may say so
+  defaults.top_k = 64;
+  defaults.top_p = 0.95f;
+  SamplingOverrides none;
+  const SamplingParams same = ResolveSampling(defaults, none, 42);
+  EXPECT_FALSE(same.do_sample);
+  EXPECT_EQ(same.top_k, 64);
+  EXPECT_EQ(same.seed, 42u);  // no seed given: the random one
+  SamplingOverrides hot;
+  hot.temperature = 0.7f;
+  hot.seed = 5;
+  const SamplingParams sampled = ResolveSampling(defaults, hot, 42);
+  EXPECT_TRUE(sampled.do_sample);  // a temperature > 0 asks for sampling
+  EXPECT_FALSE(sampled.greedy());
+  EXPECT_EQ(sampled.seed, 5u);
+  hot.do_sample = false;  // an explicit do_sample wins
+  EXPECT_TRUE(ResolveSampling(defaults, hot, 42).greedy());
+  SamplingOverrides zero;
+  zero.temperature = 0.0f;
+  EXPECT_TRUE(ResolveSampling(SamplingParams{}, zero, 1).greedy());
+  SamplingOverrides all;
+  all.top_k = 3;
+  all.top_p = 0.5f;
+  all.min_p = 0.1f;
+  all.typical_p = 0.9f;
+  all.repetition_penalty = 1.2f;
+  all.presence_penalty = 0.5f;
+  all.frequency_penalty = -0.5f;
+  all.logit_bias = {{7, -1.0f}};
+  const SamplingParams p = ResolveSampling(defaults, all, 1);
+  EXPECT_EQ(p.top_k, 3);
+  EXPECT_EQ(p.top_p, 0.5f);
+  EXPECT_EQ(p.min_p, 0.1f);
+  EXPECT_EQ(p.typical_p, 0.9f);
+  EXPECT_EQ(p.repetition_penalty, 1.2f);
+  EXPECT_EQ(p.presence_penalty, 0.5f);
+  EXPECT_EQ(p.frequency_penalty, -0.5f);
+  ASSERT_EQ(p.logit_bias.size(), 1u);
+  SamplingOverrides bad;
+  bad.top_p = 1.5f;
+  EXPECT_EQ(ErrorOf([&] { ResolveSampling(defaults, bad, 1); }), "top_p must be in (0, 1], got 1.5");
+}
+
+TEST(ResolveSampling, RandomSeedsDiffer) {
+  const uint64_t a = RandomSeed(), b = RandomSeed(), c = RandomSeed();
+  EXPECT_FALSE(a == b && b == c);
 }
 
 }  // namespace

@@ -189,16 +189,5 @@ TEST(StopStrings, AnyChunkingGivesTheSameResult) {
   EXPECT_GT(stopped, 500);  // the random cases do exercise stops
 }
 
-TEST(StopCriteria, EosIdsAndMaxNewTokens) {
-  StopCriteria c{{1, 106, 50}, 3};
-  EXPECT_TRUE(c.IsEos(106));
-  EXPECT_TRUE(c.IsEos(50));
-  EXPECT_FALSE(c.IsEos(2));
-  EXPECT_FALSE(c.ReachedMaxNewTokens(2));
-  EXPECT_TRUE(c.ReachedMaxNewTokens(3));
-  StopCriteria unlimited{{1}, 0};
-  EXPECT_FALSE(unlimited.ReachedMaxNewTokens(1000000));
-}
-
 }  // namespace
 }  // namespace gemma4

@@ -90,10 +90,10 @@ TEST(AnthropicReply, StreamOpensClosesAndSwitchesBlocks) {
   auto reply = MakeAnthropicReply("msg_1", "m");
   AssistantOutput so_far;
   std::string sse = reply->StreamOpen(7);
-  sse += reply->StreamDelta({OutputParser::Event::kReasoning, "think", {}}, so_far);
-  sse += reply->StreamDelta({OutputParser::Event::kContent, "Hel", {}}, so_far);
-  sse += reply->StreamDelta({OutputParser::Event::kContent, "lo", {}}, so_far);
-  sse += reply->StreamDelta({OutputParser::Event::kToolCall, {}, {"toolu_1", "f", R"({"a":1})"}}, so_far);
+  sse += reply->StreamDelta({ReplyParser::Event::kReasoning, "think", {}}, so_far);
+  sse += reply->StreamDelta({ReplyParser::Event::kContent, "Hel", {}}, so_far);
+  sse += reply->StreamDelta({ReplyParser::Event::kContent, "lo", {}}, so_far);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCall, {}, {"toolu_1", "f", R"({"a":1})"}}, so_far);
   ReplyOutcome outcome;
   outcome.finish_reason = "tool_calls";
   outcome.usage = {7, 5, 0};

@@ -48,9 +48,9 @@ TEST(ResponsesReply, StreamItemsInOrder) {
   auto reply = MakeResponsesReply({"resp_1", "msg_1", "rs_1"}, "m", 5);
   AssistantOutput out;
   std::string sse = reply->StreamOpen(3);
-  sse += reply->StreamDelta({OutputParser::Event::kReasoning, "hm", {}}, out);
-  sse += reply->StreamDelta({OutputParser::Event::kContent, "Hi", {}}, out);
-  sse += reply->StreamDelta({OutputParser::Event::kToolCall, {}, {"call_1", "f", "{}"}}, out);
+  sse += reply->StreamDelta({ReplyParser::Event::kReasoning, "hm", {}}, out);
+  sse += reply->StreamDelta({ReplyParser::Event::kContent, "Hi", {}}, out);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCall, {}, {"call_1", "f", "{}"}}, out);
   out.reasoning = "hm";
   out.content = "Hi";
   out.tool_calls.push_back({"call_1", "f", "{}"});

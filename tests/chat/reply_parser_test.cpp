@@ -1,9 +1,9 @@
-// Gemma 4 markup -> content / reasoning_content / tool_calls, including text cut at every byte.
-#include "server/output_parser.h"
+// The reply parser (gemma4/reply_parser.h): Gemma 4 markup -> content / reasoning_content / tool_calls, including text cut at every byte.
+#include "gemma4/reply_parser.h"
 
 #include <gtest/gtest.h>
 
-namespace gemma4::server {
+namespace gemma4 {
 namespace {
 
 using nlohmann::json;
@@ -11,12 +11,12 @@ using nlohmann::json;
 // Feeds `text` in pieces of `step` bytes and returns the accumulated output.
 AssistantOutput ParseInPieces(const std::string& text, size_t step, bool tools = true,
                               std::vector<std::string> names = {}, bool thinking = true) {
-  OutputParser parser(tools, "call_x", std::move(names), thinking);
+  ReplyParser parser(tools, "call_x", std::move(names), thinking);
   AssistantOutput seen;
-  auto take = [&](const std::vector<OutputParser::Event>& events) {
+  auto take = [&](const std::vector<ReplyParser::Event>& events) {
     for (const auto& e : events) {
-      if (e.kind == OutputParser::Event::kContent) seen.content += e.text;
-      else if (e.kind == OutputParser::Event::kReasoning) seen.reasoning += e.text;
+      if (e.kind == ReplyParser::Event::kContent) seen.content += e.text;
+      else if (e.kind == ReplyParser::Event::kReasoning) seen.reasoning += e.text;
       else seen.tool_calls.push_back(e.call);
     }
   };
@@ -25,7 +25,7 @@ AssistantOutput ParseInPieces(const std::string& text, size_t step, bool tools =
   return seen;
 }
 
-TEST(OutputParser, PlainTextIsContentUnchanged) {
+TEST(ReplyParser, PlainTextIsContentUnchanged) {
   const std::string text = "Bonjour <| pas un marqueur < ni | celui-ci >";
   for (size_t step : {1, 2, 5, 100}) {
     auto out = ParseInPieces(text, step);
@@ -35,7 +35,7 @@ TEST(OutputParser, PlainTextIsContentUnchanged) {
   }
 }
 
-TEST(OutputParser, ThoughtChannelBecomesReasoning) {
+TEST(ReplyParser, ThoughtChannelBecomesReasoning) {
   const std::string text = "<|channel>thought\nLet me think.\nTwo lines.<channel|>The answer is 4.";
   for (size_t step = 1; step <= text.size(); ++step) {
     auto out = ParseInPieces(text, step);
@@ -44,13 +44,13 @@ TEST(OutputParser, ThoughtChannelBecomesReasoning) {
   }
 }
 
-TEST(OutputParser, EmptyThoughtChannelDisappears) {
+TEST(ReplyParser, EmptyThoughtChannelDisappears) {
   auto out = ParseInPieces("<|channel>thought\n<channel|>Hi", 3);
   EXPECT_EQ(out.content, "Hi");
   EXPECT_EQ(out.reasoning, "");
 }
 
-TEST(OutputParser, ToolCallWithQuotedStringsAndNumbers) {
+TEST(ReplyParser, ToolCallWithQuotedStringsAndNumbers) {
   const std::string text =
       "Checking.<|tool_call>call:get_weather{city:<|\"|>Paris, France<|\"|>,days:3,metric:true,"
       "opts:{lang:<|\"|>fr<|\"|>,tags:[<|\"|>a<|\"|>,2.5]}}<tool_call|>";
@@ -65,7 +65,7 @@ TEST(OutputParser, ToolCallWithQuotedStringsAndNumbers) {
   }
 }
 
-TEST(OutputParser, TwoToolCallsGetDistinctIds) {
+TEST(ReplyParser, TwoToolCallsGetDistinctIds) {
   auto out = ParseInPieces("<|tool_call>call:a{}<tool_call|><|tool_call>call:b{x:1}<tool_call|>", 4);
   ASSERT_EQ(out.tool_calls.size(), 2u);
   EXPECT_EQ(out.tool_calls[0].name, "a");
@@ -75,20 +75,20 @@ TEST(OutputParser, TwoToolCallsGetDistinctIds) {
   EXPECT_NE(out.tool_calls[0].id, out.tool_calls[1].id);
 }
 
-TEST(OutputParser, UnterminatedCallAtEndIsStillParsed) {
+TEST(ReplyParser, UnterminatedCallAtEndIsStillParsed) {
   // Generation stops on <|tool_response> (an EOS id), which may come before <tool_call|>.
   auto out = ParseInPieces("<|tool_call>call:lookup{q:<|\"|>x<|\"|>}", 5);
   ASSERT_EQ(out.tool_calls.size(), 1u);
   EXPECT_EQ(out.tool_calls[0].arguments, R"({"q":"x"})");
 }
 
-TEST(OutputParser, MalformedCallIsKeptAsContent) {
+TEST(ReplyParser, MalformedCallIsKeptAsContent) {
   auto out = ParseInPieces("<|tool_call>not a call<tool_call|>after", 2);
   EXPECT_TRUE(out.tool_calls.empty());
   EXPECT_EQ(out.content, "<|tool_call>not a call<tool_call|>after");
 }
 
-TEST(OutputParser, ToolMarkupIsContentWhenToolsAreOff) {
+TEST(ReplyParser, ToolMarkupIsContentWhenToolsAreOff) {
   const std::string text = "<|tool_call>call:a{}<tool_call|>";
   auto out = ParseInPieces(text, 1, /*tools=*/false);
   EXPECT_EQ(out.content, text);
@@ -118,7 +118,7 @@ TEST(GemmaToolCall, NameAndArguments) {
 
 // What Gemma 4 really writes (reports from llama.cpp, vLLM and ollama users), at every split.
 
-TEST(OutputParser, PlainJsonAndSingleQuotedStringsInArguments) {
+TEST(ReplyParser, PlainJsonAndSingleQuotedStringsInArguments) {
   for (size_t step : {1, 3, 100}) {
     auto out = ParseInPieces(R"(<|tool_call>call:f{a:"x, y",b:['p','q\'s'],c:{"k":'v'}}<tool_call|>)", step);
     ASSERT_EQ(out.tool_calls.size(), 1u) << step;
@@ -126,7 +126,7 @@ TEST(OutputParser, PlainJsonAndSingleQuotedStringsInArguments) {
   }
 }
 
-TEST(OutputParser, CallAfterAChannelCloseWithoutOpener) {
+TEST(ReplyParser, CallAfterAChannelCloseWithoutOpener) {
   for (size_t step : {1, 2, 7, 100}) {
     auto out = ParseInPieces("Sure.<channel|>call:get_weather{city:<|\"|>Paris<|\"|>}<channel|>call:get_time{}", step);
     ASSERT_EQ(out.tool_calls.size(), 2u) << step;
@@ -139,7 +139,7 @@ TEST(OutputParser, CallAfterAChannelCloseWithoutOpener) {
   EXPECT_EQ(ParseInPieces("a<channel|>b", 1).content, "ab");
 }
 
-TEST(OutputParser, NamespacedNamesMapToTheDeclaredTool) {
+TEST(ReplyParser, NamespacedNamesMapToTheDeclaredTool) {
   auto out = ParseInPieces("<|tool_call>call:default_api:get_weather{}<tool_call|><|tool_call>call:mcp.fs.read{}<tool_call|>",
                            4, true, {"get_weather", "fs.read"});
   ASSERT_EQ(out.tool_calls.size(), 2u);
@@ -151,7 +151,7 @@ TEST(OutputParser, NamespacedNamesMapToTheDeclaredTool) {
   EXPECT_EQ(kept.tool_calls[0].name, "a:b");
 }
 
-TEST(OutputParser, ChannelNameDecisionDoesNotDependOnTheCuts) {
+TEST(ReplyParser, ChannelNameDecisionDoesNotDependOnTheCuts) {
   // Found by the output_parser fuzzer: whether a "<|channel>" had a name line depended on how many
   // bytes had arrived when it was decided.
   const std::string long_first_line = "<|channel>" + std::string(70, 'x') + "\nrest<channel|>after";
@@ -168,7 +168,7 @@ TEST(OutputParser, ChannelNameDecisionDoesNotDependOnTheCuts) {
   }
 }
 
-TEST(OutputParser, AThoughtThatSwallowsTheAnswer) {
+TEST(ReplyParser, AThoughtThatSwallowsTheAnswer) {
   // Thinking off, the channel never closes: the text is the answer.
   auto swallowed = ParseInPieces("<|channel>thought\nThe capital is Paris.", 3, true, {}, /*thinking=*/false);
   EXPECT_EQ(swallowed.content, "The capital is Paris.");
@@ -183,4 +183,4 @@ TEST(OutputParser, AThoughtThatSwallowsTheAnswer) {
 }
 
 }  // namespace
-}  // namespace gemma4::server
+}  // namespace gemma4

@@ -1,10 +1,10 @@
 // Gemma 4 output markup -> content, reasoning_content and tool_calls.
-#include "server/output_parser.h"
+#include "gemma4/reply_parser.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace gemma4::server {
+namespace gemma4 {
 namespace {
 
 using nlohmann::json;
@@ -236,14 +236,14 @@ std::optional<ParsedCall> ParseGemmaToolCall(std::string_view body) {
   return call;
 }
 
-OutputParser::OutputParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names,
+ReplyParser::ReplyParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names,
                            bool thinking_requested)
     : parse_tool_calls_(parse_tool_calls),
       call_id_prefix_(std::move(call_id_prefix)),
       tool_names_(std::move(tool_names)),
       thinking_requested_(thinking_requested) {}
 
-std::string OutputParser::DeclaredName(const std::string& name) const {
+std::string ReplyParser::DeclaredName(const std::string& name) const {
   if (tool_names_.empty() || std::find(tool_names_.begin(), tool_names_.end(), name) != tool_names_.end()) return name;
   // The model may prefix a namespace the declaration did not have ("default_api:get_weather").
   for (size_t cut = name.find_first_of(":./"); cut != std::string::npos; cut = name.find_first_of(":./", cut + 1)) {
@@ -253,7 +253,7 @@ std::string OutputParser::DeclaredName(const std::string& name) const {
   return name;
 }
 
-void OutputParser::Emit(std::vector<Event>& events, Event::Kind kind, std::string text) {
+void ReplyParser::Emit(std::vector<Event>& events, Event::Kind kind, std::string text) {
   if (text.empty()) return;
   if (kind == Event::kContent) output_.content += text;
   else output_.reasoning += text;
@@ -265,7 +265,7 @@ void OutputParser::Emit(std::vector<Event>& events, Event::Kind kind, std::strin
   events.push_back({kind, std::move(text), {}});
 }
 
-void OutputParser::EmitCall(std::vector<Event>& events, const std::string& body, bool terminated) {
+void ReplyParser::EmitCall(std::vector<Event>& events, const std::string& body, bool terminated) {
   auto parsed = ParseGemmaToolCall(body);
   if (!parsed) {
     // Not a call we can express: show it rather than lose it.
@@ -280,7 +280,7 @@ void OutputParser::EmitCall(std::vector<Event>& events, const std::string& body,
   events.push_back({Event::kToolCall, {}, std::move(call)});
 }
 
-void OutputParser::Process(std::vector<Event>& events, bool final) {
+void ReplyParser::Process(std::vector<Event>& events, bool final) {
   while (true) {
     switch (state_) {
       case State::kContent: {
@@ -409,17 +409,17 @@ void OutputParser::Process(std::vector<Event>& events, bool final) {
   }
 }
 
-std::vector<OutputParser::Event> OutputParser::Feed(std::string_view text) {
+std::vector<ReplyParser::Event> ReplyParser::Feed(std::string_view text) {
   std::vector<Event> events;
   buffer_.append(text);
   Process(events, /*final=*/false);
   return events;
 }
 
-std::vector<OutputParser::Event> OutputParser::Finish() {
+std::vector<ReplyParser::Event> ReplyParser::Finish() {
   std::vector<Event> events;
   Process(events, /*final=*/true);
   return events;
 }
 
-}  // namespace gemma4::server
+}  // namespace gemma4

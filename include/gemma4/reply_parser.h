@@ -1,3 +1,4 @@
+// The one Gemma 4 reply parser (the server, `gemma4 run --json`, `gemma4 chat` and the C API use it).
 // Splits Gemma 4 output into what OpenAI clients expect: answer text (content), thoughts
 // (`<|channel>thought\n...<channel|>` -> reasoning_content) and tool calls
 // (`<|tool_call>call:NAME{arg:<|"|>text<|"|>,n:3}<tool_call|>` -> tool_calls with JSON arguments).
@@ -12,9 +13,20 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/openai_schema.h"
+namespace gemma4 {
 
-namespace gemma4::server {
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // a JSON object, serialized (as OpenAI sends it)
+};
+
+// The model's answer split into its parts.
+struct AssistantOutput {
+  std::string content;
+  std::string reasoning;
+  std::vector<ToolCall> tool_calls;
+};
 
 // Converts the body of a Gemma 4 tool call ("call:NAME{...}") into a name and JSON arguments.
 // Returns nullopt when the text is not a well-formed call.
@@ -27,7 +39,7 @@ std::optional<ParsedCall> ParseGemmaToolCall(std::string_view body);
 // Gemma 4's value syntax (bare keys, strings quoted by <|"|>) to JSON; nullopt when malformed.
 std::optional<nlohmann::json> ParseGemmaValue(std::string_view text);
 
-class OutputParser {
+class ReplyParser {
  public:
   struct Event {
     enum Kind { kContent, kReasoning, kToolCall } kind;
@@ -39,7 +51,7 @@ class OutputParser {
   // "<prefix>_<index>". `tool_names`: the declared tools, so that a namespaced name the model
   // made up ("default_api:get_weather") maps back to the declared one. `thinking_requested`
   // false: a thought channel is held until it closes, and one that never does becomes the answer.
-  OutputParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names = {},
+  ReplyParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names = {},
                bool thinking_requested = true);
 
   // Feeds the next piece of generated text; returns what can be shown now.
@@ -69,4 +81,4 @@ class OutputParser {
   AssistantOutput output_;
 };
 
-}  // namespace gemma4::server
+}  // namespace gemma4

@@ -1,24 +1,47 @@
 // Markup parsing + stop strings over streamed generation.
-#include "server/answer_stream.h"
+#include "gemma4/reply_stream.h"
 
-namespace gemma4::server {
+#include "gemma4/log.h"
+#include "gemma4/model.h"
 
-AnswerStream::AnswerStream(Options options, DeltaFn on_delta)
+namespace gemma4 {
+
+MarkupTokens MarkupTokens::Find(const Model& model) {
+  MarkupTokens markup;
+  const auto bos = model.package().generation.bos_token_id;
+  auto find = [&](const std::string& marker, std::map<int32_t, std::string>& table) {
+    try {
+      std::vector<int32_t> ids = model.TokenizeRaw(marker);
+      if (!ids.empty() && bos && ids.front() == *bos) ids.erase(ids.begin());
+      if (ids.size() == 1) table[ids[0]] = marker;
+    } catch (const std::exception& e) {
+      Log(LogLevel::kDebug, std::string("reply: cannot tokenize marker ") + marker + ": " + e.what());
+    }
+  };
+  find("<|channel>", markup.channel);
+  find("<channel|>", markup.channel);
+  find("<|tool_call>", markup.tool);
+  find("<tool_call|>", markup.tool);
+  find("<|\"|>", markup.quote);
+  return markup;
+}
+
+ReplyStream::ReplyStream(Options options, DeltaFn on_delta)
     : options_(std::move(options)),
       on_delta_(std::move(on_delta)),
       parser_(options_.parse_tool_calls, options_.call_id_prefix, options_.tool_names, options_.thinking_requested),
       stops_(options_.stop) {}
 
-void AnswerStream::Deliver(const std::vector<OutputParser::Event>& events) {
+void ReplyStream::Deliver(const std::vector<ReplyParser::Event>& events) {
   for (const auto& e : events) {
     if (stopped_) return;
-    if (e.kind == OutputParser::Event::kContent) {
+    if (e.kind == ReplyParser::Event::kContent) {
       StopStringMatcher::Result r = stops_.Feed(e.text);
       if (r.stopped) stopped_ = true;
       if (r.text.empty()) continue;
       output_.content += r.text;
-      on_delta_({OutputParser::Event::kContent, std::move(r.text), {}});
-    } else if (e.kind == OutputParser::Event::kReasoning) {
+      on_delta_({ReplyParser::Event::kContent, std::move(r.text), {}});
+    } else if (e.kind == ReplyParser::Event::kReasoning) {
       output_.reasoning += e.text;
       on_delta_(e);
     } else {
@@ -28,10 +51,10 @@ void AnswerStream::Deliver(const std::vector<OutputParser::Event>& events) {
   }
 }
 
-bool AnswerStream::OnToken(std::string_view text, int32_t token) {
+bool ReplyStream::OnToken(std::string_view text, int32_t token) {
   if (stopped_) return false;
   if (!options_.chat) {
-    Deliver({{OutputParser::Event::kContent, std::string(text), {}}});
+    Deliver({{ReplyParser::Event::kContent, std::string(text), {}}});
     return !stopped_;
   }
   std::string piece(text);
@@ -54,20 +77,20 @@ bool AnswerStream::OnToken(std::string_view text, int32_t token) {
   return !stopped_;
 }
 
-std::string AnswerStream::matched_stop() const {
+std::string ReplyStream::matched_stop() const {
   const int i = stops_.matched_index();
   return i < 0 ? std::string() : stops_.stop_strings()[static_cast<size_t>(i)];
 }
 
-void AnswerStream::Finish() {
+void ReplyStream::Finish() {
   if (options_.chat) Deliver(parser_.Finish());
   if (!stopped_) {
     std::string rest = stops_.Flush();
     if (!rest.empty()) {
       output_.content += rest;
-      on_delta_({OutputParser::Event::kContent, std::move(rest), {}});
+      on_delta_({ReplyParser::Event::kContent, std::move(rest), {}});
     }
   }
 }
 
-}  // namespace gemma4::server
+}  // namespace gemma4

@@ -1,5 +1,7 @@
-// Turns the generated text of one request into the OpenAI answer: Gemma markup parsed (chat),
-// stop strings applied to the answer text, and each visible delta handed to a callback.
+// Turns the generated text of one request into the assistant's reply: Gemma markup parsed (chat),
+// stop strings applied to the answer text, and each visible delta handed to a callback. The one
+// streaming reply path of the library: the server, `gemma4 run --json`, `gemma4 chat` and the C API
+// feed it GenerateOptions::on_token.
 #pragma once
 
 #include <functional>
@@ -9,9 +11,11 @@
 #include <vector>
 
 #include "gemma4/stop_criteria.h"
-#include "server/output_parser.h"
+#include "gemma4/reply_parser.h"
 
-namespace gemma4::server {
+namespace gemma4 {
+
+class Model;
 
 // Special tokens that carry Gemma markup. The detokenizer skips special tokens, so the text of
 // these is put back for the parser. Found by tokenizing each marker at startup (never hard-coded).
@@ -19,9 +23,12 @@ struct MarkupTokens {
   std::map<int32_t, std::string> channel;  // <|channel>, <channel|>
   std::map<int32_t, std::string> tool;     // <|tool_call>, <tool_call|>
   std::map<int32_t, std::string> quote;    // <|"|> (only inside a tool call)
+
+  // Tokenizes each marker with the model's tokenizer: one id (after <bos>) means a single token.
+  static MarkupTokens Find(const Model& model);
 };
 
-class AnswerStream {
+class ReplyStream {
  public:
   struct Options {
     bool chat = true;            // false: raw completion text, no markup parsing
@@ -29,12 +36,12 @@ class AnswerStream {
     std::vector<std::string> stop;
     std::string call_id_prefix = "call";
     const MarkupTokens* markup = nullptr;
-    std::vector<std::string> tool_names;  // declared tools (see OutputParser)
+    std::vector<std::string> tool_names;  // declared tools (see ReplyParser)
     bool thinking_requested = false;      // the request enabled thinking
   };
-  using DeltaFn = std::function<void(const OutputParser::Event&)>;
+  using DeltaFn = std::function<void(const ReplyParser::Event&)>;
 
-  AnswerStream(Options options, DeltaFn on_delta);
+  ReplyStream(Options options, DeltaFn on_delta);
 
   // One generated piece (from GenerateOptions::on_token). False once a stop string completed.
   bool OnToken(std::string_view text, int32_t token);
@@ -47,15 +54,15 @@ class AnswerStream {
   std::string matched_stop() const;
 
  private:
-  void Deliver(const std::vector<OutputParser::Event>& events);
+  void Deliver(const std::vector<ReplyParser::Event>& events);
 
   Options options_;
   DeltaFn on_delta_;
-  OutputParser parser_;
+  ReplyParser parser_;
   StopStringMatcher stops_;
   AssistantOutput output_;
   bool in_call_ = false;
   bool stopped_ = false;
 };
 
-}  // namespace gemma4::server
+}  // namespace gemma4
