@@ -92,6 +92,12 @@ struct RuntimeOptions {
   bool kv_in_place = true;               // update caches in place where the graph allows it (past and
                                          // present bound to one buffer: GroupQueryAttention); off: every
                                          // step writes present.* into a second buffer (a full copy)
+  bool fuse_norms = false;               // rewrite RMSNorms spelt out in elementary ops (Reciprocal/Sqrt,
+                                         // Pow -0.5) into SimplifiedLayerNormalization at load, where the
+                                         // pattern matches exactly (package/onnx_norm_fusion.h). Off by
+                                         // default: the fused kernel rounds differently (float32 ulps),
+                                         // which can flip a near-tie against the unfused graph
+                                         // transformers.js and the model card's loop run
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };
@@ -118,6 +124,9 @@ class Runtime {
   // Whether prefill uses the decoder pruned to its KV outputs (RuntimeOptions::kv_prefill and a
   // graph that could be pruned: no subgraphs, some nodes not needed by present.*).
   bool has_kv_prefill() const;
+  // How many RMSNorms the load-time rewrite fused into SimplifiedLayerNormalization (0 when off or
+  // when the graph has none it recognises; ONNX Runtime may still fuse some forms itself).
+  size_t rms_norms_fused() const;
 
   // A fresh, empty cache for one conversation.
   std::unique_ptr<KvState> NewState() const;

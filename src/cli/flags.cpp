@@ -33,6 +33,9 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
   app.add_flag("!--no-kv-in-place", flags.runtime.kv_in_place,
                "Copy every KV cache into a second buffer each step (default: layers whose attention can update "
                "its cache in place, e.g. GroupQueryAttention, write only the new positions)");
+  app.add_flag("--fuse-norms", flags.runtime.fuse_norms,
+               "Rewrite RMSNorms spelt out in elementary ops into SimplifiedLayerNormalization at load (fewer "
+               "kernels per step; rounds differently, so near-ties may resolve otherwise than the unfused graph)");
   app.add_option("--graph-opt", flags.runtime.graph_optimization_level, "ONNX Runtime graph optimisation level (0, 1, 2, 99)")
       ->check(CLI::IsMember({0, 1, 2, 99}))->capture_default_str();
 }

@@ -88,6 +88,10 @@ void PrintText(const nlohmann::json& j) {
                                         "layers without a cache of their own and the LM head"
                                       : "every prompt token runs the whole decoder");
   }
+  if (d.value("rms_norms_fused", 0) > 0) {
+    std::printf("graph edits: %lld RMSNorms fused into SimplifiedLayerNormalization at load (--fuse-norms)\n",
+                d["rms_norms_fused"].get<long long>());
+  }
   for (const auto& l : d["kv_layers"]) {
     std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
                 l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),

@@ -90,6 +90,7 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                     {"logits_type", TensorTypeName(d.logits.type)},
                     {"kv_layers", kv},
                     {"split_prefill", runtime->has_kv_prefill()},
+                    {"rms_norms_fused", runtime->rms_norms_fused()},
                     {"kv_shared_layers", c.num_hidden_layers > 0
                                              ? nlohmann::json(c.num_hidden_layers - static_cast<int64_t>(d.kv_layers.size()))
                                              : nlohmann::json(nullptr)}};

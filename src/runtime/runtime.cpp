@@ -12,6 +12,7 @@
 #include "gemma4/log.h"
 #include "package/onnx_kv_attention.h"
 #include "package/onnx_proto.h"
+#include "package/onnx_norm_fusion.h"
 #include "package/onnx_split.h"
 #include "package/proto_wire.h"
 #include "runtime/io_discovery.h"
@@ -66,6 +67,7 @@ struct Runtime::Impl {
   // From the graph at load: how each KV layer reads its cache, and the graph edited to allow
   // in-place updates (empty when no edit was needed or possible).
   onnx::KvAttentionPlan kv_plan;
+  size_t rms_norms_fused = 0;  // by the load-time rewrite (onnx_norm_fusion.h)
 
   void Check();
   // Applies kv_plan to decoder_io.kv_layers (in_place only where the plan and the shapes allow).
@@ -321,7 +323,7 @@ namespace {
 // Reads how the decoder updates each KV cache (see onnx_kv_attention.h), from the declared
 // past_key_values.N.* inputs and their present.N.* outputs.
 onnx::KvAttentionPlan PlanCacheUpdates(const std::filesystem::path& onnx_path, const onnx::ModelSummary& summary,
-                                       const RuntimeOptions& options) {
+                                       std::string_view model, const RuntimeOptions& options) {
   std::vector<onnx::KvAttention> layers;
   const std::string prefix = "past_key_values.", suffix = ".key";
   for (const auto& in : summary.inputs) {
@@ -342,8 +344,7 @@ onnx::KvAttentionPlan PlanCacheUpdates(const std::filesystem::path& onnx_path, c
     for (auto& l : layers) l.reason = "in-place updates are off (RuntimeOptions::kv_in_place, --no-kv-in-place)";
     return {std::move(layers), {}};
   }
-  onnx::wire::MappedFile file(onnx_path);
-  return onnx::PlanKvAttention(onnx_path, {reinterpret_cast<const char*>(file.data()), file.size()}, std::move(layers));
+  return onnx::PlanKvAttention(onnx_path, model, std::move(layers));
 }
 
 }  // namespace
@@ -372,7 +373,21 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   m.embed = CreateSession(package.embed.onnx, options.embed_device, options);
   m.embed_io = DiscoverEmbedIo(m.embed, m.embed_name);
   const onnx::ModelSummary summary = onnx::ReadModelSummary(package.decoder.onnx);
-  m.kv_plan = PlanCacheUpdates(package.decoder.onnx, summary, options);
+  {
+    // The edits at load, each on the previous one's bytes: norm fusion, then in-place caches.
+    // kv_plan.model ends up holding the final edited graph (empty: the file as it is).
+    onnx::wire::MappedFile file(package.decoder.onnx);
+    const std::string_view original(reinterpret_cast<const char*>(file.data()), file.size());
+    onnx::NormFusion norms;
+    if (options.fuse_norms) norms = onnx::FuseRmsNorms(package.decoder.onnx, original);
+    m.rms_norms_fused = norms.fused;
+    m.kv_plan = PlanCacheUpdates(package.decoder.onnx, summary, norms.model.empty() ? original : norms.model, options);
+    if (m.kv_plan.model.empty()) m.kv_plan.model = std::move(norms.model);
+    if (m.rms_norms_fused > 0) {
+      Log(LogLevel::kDebug, m.decoder_name + ": " + std::to_string(m.rms_norms_fused) +
+                                " RMSNorms fused into SimplifiedLayerNormalization");
+    }
+  }
   if (!options.kv_prefill || !m.LoadSplit(package, summary)) {
     // The edited graph (when there is one) reads its external data from the model's own folder,
     // as ONNX Runtime does for the file itself.
@@ -399,6 +414,7 @@ const DecoderIo& Runtime::decoder_io() const { return impl_->decoder_io; }
 const RuntimeOptions& Runtime::options() const { return impl_->options; }
 size_t Runtime::max_context() const { return impl_->max_context; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
+size_t Runtime::rms_norms_fused() const { return impl_->rms_norms_fused; }
 
 std::unique_ptr<KvState> Runtime::NewState() const {
   return std::make_unique<KvStateImpl>(impl_->decoder_io, impl_->max_context, impl_->options.max_context > 0);

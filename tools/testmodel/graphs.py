@@ -7,13 +7,20 @@ from quant import quantize_int4
 
 OPSET = 17
 MS_DOMAIN = "com.microsoft"
+# How an RMSNorm is written. The export's forms differ (docs of make_full_size.py --norm); every one
+# computes x / sqrt(mean(x^2) + eps) * w over the last axis in float32.
+NORM_FORMS = ("reciprocal", "fused", "decomposed", "pow")
 
 
 class GraphBuilder:
     """Appends nodes with generated names; `dtype` is the activation type (float32 or float16)."""
 
-    def __init__(self, name, dtype, quantized, block_size=32, accuracy_level=0):
+    def __init__(self, name, dtype, quantized, block_size=32, accuracy_level=0, norm="reciprocal", opset=OPSET):
+        if norm not in NORM_FORMS:
+            raise ValueError("unknown norm form %r" % norm)
         self.name = name
+        self.norm = norm
+        self.opset = opset
         self.np_dtype = np.dtype(dtype)
         self.onnx_dtype = TensorProto.FLOAT16 if self.np_dtype == np.float16 else TensorProto.FLOAT
         self.quantized = quantized
@@ -65,13 +72,35 @@ class GraphBuilder:
                        attrs={"K": k, "N": n, "bits": 4, "block_size": self.block_size,
                               "accuracy_level": self.accuracy_level})
 
+    def reduce_mean_last(self, x):
+        """ReduceMean over the last axis, keepdims (axes became an input in opset 18)."""
+        if self.opset >= 18:
+            return self.op("ReduceMean", [x, self.i64([-1])], {"keepdims": 1})
+        return self.op("ReduceMean", [x], {"axes": [-1], "keepdims": 1})
+
     def rms_norm(self, x, weight_name, weight, eps):
         """x / sqrt(mean(x^2) + eps) * w over the last axis, computed in float32 even in
-        float16 graphs (as the export's SimplifiedLayerNormalization does)."""
+        float16 graphs (as the export's SimplifiedLayerNormalization does). `self.norm` picks how
+        it is written:
+          reciprocal  x * Reciprocal(Sqrt(ReduceMean(x * x) + eps)), then * w (this generator's default);
+          fused       SimplifiedLayerNormalization (stash_type float32), the weight folded in;
+          decomposed  x / Sqrt(ReduceMean(Pow(x, 2)) + eps), then * w;
+          pow         x * Pow(ReduceMean(x * x) + eps, -0.5), then * w."""
+        if self.norm == "fused":
+            # Computes in float32 internally and rounds once to the activation dtype.
+            return self.op("SimplifiedLayerNormalization", [x, self.weight(weight_name, weight)],
+                           {"axis": -1, "epsilon": float(eps), "stash_type": 1}, hint="rms_norm")
         xf = self.op("Cast", [x], {"to": TensorProto.FLOAT}) if self.onnx_dtype != TensorProto.FLOAT else x
-        ms = self.op("ReduceMean", [self.op("Mul", [xf, xf])], {"axes": [-1], "keepdims": 1})
-        inv = self.op("Reciprocal", [self.op("Sqrt", [self.op("Add", [ms, self.const(eps, np.float32)])])])
-        y = self.op("Mul", [xf, inv])
+        eps_c = self.const(eps, np.float32)
+        if self.norm == "decomposed":
+            ms = self.reduce_mean_last(self.op("Pow", [xf, self.const(2.0, np.float32)]))
+            y = self.op("Div", [xf, self.op("Sqrt", [self.op("Add", [ms, eps_c])])])
+        elif self.norm == "pow":
+            ms = self.reduce_mean_last(self.op("Mul", [xf, xf]))
+            y = self.op("Mul", [xf, self.op("Pow", [self.op("Add", [ms, eps_c]), self.const(-0.5, np.float32)])])
+        else:
+            ms = self.reduce_mean_last(self.op("Mul", [xf, xf]))
+            y = self.op("Mul", [xf, self.op("Reciprocal", [self.op("Sqrt", [self.op("Add", [ms, eps_c])])])])
         if self.onnx_dtype != TensorProto.FLOAT:
             y = self.op("Cast", [y], {"to": self.onnx_dtype})
         return self.op("Mul", [y, self.weight(weight_name, weight)], hint="rms_norm")
@@ -96,12 +125,13 @@ class GraphBuilder:
 
     def model(self):
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
-        opsets = [helper.make_opsetid("", OPSET)]
+        opsets = [helper.make_opsetid("", self.opset)]
         if any(n.domain == MS_DOMAIN for n in self.nodes):
             opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
         m = helper.make_model(graph, opset_imports=opsets, producer_name="gemma4-ort make_test_model",
                               producer_version="1")
-        m.ir_version = 8
+        # The IR version that goes with the opset (ONNX's versioning table): 8 up to opset 17, 11 for 23.
+        m.ir_version = 8 if self.opset <= 17 else 9 if self.opset <= 20 else 10 if self.opset <= 22 else 11
         return m
 
 

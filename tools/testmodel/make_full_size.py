@@ -27,6 +27,22 @@ tests/refs/reference_loop.mjs and tests/refs/tjs_generate.mjs run it too.
 
 --reduced writes the same graph structure and operator set at tiny dimensions (seconds, a few MB);
 the test suite uses it to check parity of `gemma4 run` with the reference loop.
+
+Variants: the forms the public onnx-community export may take (ISSUE: the real package cannot be
+downloaded here), each keeping the I/O contract and a real computation:
+  --lm-head int4|int8|fp16|fp32   MatMulNBits at 4 (default) or 8 bits, or a float [hidden, vocab]
+                                  MatMul (a Cast in front where the weight is fp16 and the graph fp32);
+  --norm reciprocal|fused|decomposed|pow   RMSNorm as x * Reciprocal(Sqrt(mean + eps)) (default),
+                                  SimplifiedLayerNormalization, x / Sqrt(mean(Pow(x, 2)) + eps), or
+                                  x * Pow(mean + eps, -0.5);
+  --shared-attention matmul|mha|attention  the KV-shared layers: MatMul/Softmax with a bool mask
+                                  (default), com.microsoft.MultiHeadAttention with an additive
+                                  attention_bias, or ONNX Attention (opset 23) with grouped KV heads;
+  --rope explicit|fused           RoPE from cos/sin tables of position_ids (default), or
+                                  com.microsoft.RotaryEmbedding nodes with [max_positions, hd/2] caches;
+  --zero-points                   every MatMulNBits carries a zero_points input (random, 7..9);
+  --layer-scalar                  each layer's output is multiplied by its own scalar;
+  --no-logits-to-keep             no num_logits_to_keep input.
 Never commit the output: the q4 package is about 3.1 GB.
 """
 import argparse
@@ -61,6 +77,9 @@ def _centered_code_table():
 
 
 CENTERED_CODES = _centered_code_table()
+# 8-bit codes: a 0 byte becomes 128, so the codes 1..255 plus that extra 128 have mean 128 (the zero point).
+CENTERED_CODES8 = np.where(np.arange(256) == 0, 128, np.arange(256)).astype(np.uint8)
+UNIFORM_CODE8_STD = 73.47  # sqrt(sum_{j=-127..127} j^2 / 256)
 
 # The real Gemma 4 E2B text dimensions (config.json of the export) and a tiny stand-in.
 FULL = dict(vocab_size=262144, hidden_size=1536, intermediate_size=6144, num_layers=35, num_kv_shared_layers=20,
@@ -98,7 +117,7 @@ class Sidecar:
             e.key, e.value = key, value
         return t
 
-    def random_codes(self, name, dims, rng):
+    def random_codes(self, name, dims, rng, table=CENTERED_CODES):
         """uint8 tensor of two random 4-bit codes per byte, each uniform over 1..15 plus an extra
         chance of 8: mean exactly 8, the zero point, so weights have no common offset (which
         would add the same direction to every output and make greedy decoding repeat one id)."""
@@ -106,10 +125,31 @@ class Sidecar:
         left = int(np.prod(dims))
         while left:
             n = min(left, CHUNK)
-            self.f.write(np.take(CENTERED_CODES, np.frombuffer(rng.bytes(n), dtype=np.uint8)).tobytes())
+            self.f.write(np.take(table, np.frombuffer(rng.bytes(n), dtype=np.uint8)).tobytes())
             self.offset += n
             left -= n
         return self._proto(name, TensorProto.UINT8, dims, start)
+
+    def array(self, name, arr):
+        """A whole (small) numpy array."""
+        start = self._begin()
+        data = np.ascontiguousarray(arr).tobytes()
+        self.f.write(data)
+        self.offset += len(data)
+        return self._proto(name, ONNX_TYPES[np.dtype(arr.dtype)], arr.shape, start)
+
+    def random_normal(self, name, dims, std, np_dtype, rng):
+        """Gaussian values (mean 0, `std`) of `np_dtype`, generated and written in chunks."""
+        start = self._begin()
+        left = int(np.prod(dims))
+        per = CHUNK // 4
+        while left:
+            n = min(left, per)
+            chunk = rng.standard_normal(n, dtype=np.float32) * np.float32(std)
+            self.f.write(chunk.astype(np_dtype).tobytes())
+            self.offset += n * np.dtype(np_dtype).itemsize
+            left -= n
+        return self._proto(name, ONNX_TYPES[np.dtype(np_dtype)], dims, start)
 
     def constant(self, name, dims, value, np_dtype):
         start = self._begin()
@@ -128,30 +168,66 @@ class Sidecar:
         self.f.close()
 
 
-def code_scale(k):
+ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float16): TensorProto.FLOAT16,
+              np.dtype(np.uint8): TensorProto.UINT8}
+
+
+def code_scale(k, bits=4):
     """A per-tensor scale that gives x @ W unit gain for unit inputs."""
-    return 1.0 / (UNIFORM_CODE_STD * np.sqrt(k))
+    return 1.0 / ((UNIFORM_CODE_STD if bits == 4 else UNIFORM_CODE8_STD) * np.sqrt(k))
 
 
 class FullSizeBuilder(graphs.GraphBuilder):
     """GraphBuilder whose linear layers and tables are random INT4 written to a sidecar."""
 
-    def __init__(self, name, dtype, sidecar, rng, block_size=32, accuracy_level=4):
-        super().__init__(name, dtype, quantized=True, block_size=block_size, accuracy_level=accuracy_level)
+    def __init__(self, name, dtype, sidecar, rng, block_size=32, accuracy_level=4, norm="reciprocal",
+                 opset=graphs.OPSET, zero_points=False):
+        super().__init__(name, dtype, quantized=True, block_size=block_size, accuracy_level=accuracy_level,
+                         norm=norm, opset=opset)
         self.sidecar = sidecar
         self.rng = rng
+        self.zero_points = zero_points
 
-    def _scales(self, name, count, k):
-        return self.sidecar.constant(name, [count], code_scale(k), self.np_dtype)
+    def _scales(self, name, count, k, bits=4):
+        return self.sidecar.constant(name, [count], code_scale(k, bits), self.np_dtype)
 
-    def linear_kn(self, x, name, k, n):
-        """x [.., k] @ W [k, n] with W random INT4 (MatMulNBits: B [n, blocks, block/2])."""
+    def _zero_points(self, name, n, blocks, bits):
+        """Random zero points one code either side of the codes' mean (7..9, or 127..129 at 8 bits),
+        so each block gets its own small offset and no direction is common to every output.
+        MatMulNBits's layout: uint8 [N, ceil(blocks * bits / 8)], 4-bit ones two blocks a byte,
+        the even block in the low nibble."""
+        mid = 8 if bits == 4 else 128
+        zp = (mid - 1 + self.rng.integers(0, 3, size=(n, blocks))).astype(np.uint8)
+        if bits == 4:
+            if blocks % 2:
+                zp = np.concatenate([zp, np.full((n, 1), 8, np.uint8)], axis=1)
+            zp = zp[:, 0::2] | (zp[:, 1::2] << 4)
+        return self.sidecar.array(name, zp.reshape(-1))
+
+    def linear_kn(self, x, name, k, n, bits=4):
+        """x [.., k] @ W [k, n] with W random INT4 (MatMulNBits: B [n, blocks, block/2]), or INT8
+        with bits 8 (B [n, blocks, block]); zero points as an input with --zero-points."""
         blocks = (k + self.block_size - 1) // self.block_size
-        self.inits.append(self.sidecar.random_codes(name + ".weight_Q4", [n, blocks, self.block_size // 2], self.rng))
-        self.inits.append(self._scales(name + ".weight_scales", n * blocks, k))
-        return self.op("MatMulNBits", [x, name + ".weight_Q4", name + ".weight_scales"], domain=graphs.MS_DOMAIN,
-                       hint=name, attrs={"K": k, "N": n, "bits": 4, "block_size": self.block_size,
+        if bits == 4:
+            codes = self.sidecar.random_codes(name + ".weight_Q4", [n, blocks, self.block_size // 2], self.rng)
+        else:
+            codes = self.sidecar.random_codes(name + ".weight_Q8", [n, blocks, self.block_size], self.rng,
+                                              table=CENTERED_CODES8)
+        self.inits.append(codes)
+        self.inits.append(self._scales(name + ".weight_scales", n * blocks, k, bits))
+        inputs = [x, codes.name, name + ".weight_scales"]
+        if self.zero_points:
+            zp = self._zero_points(name + ".weight_zp", n, blocks, bits)
+            self.inits.append(zp)
+            inputs.append(zp.name)
+        return self.op("MatMulNBits", inputs, domain=graphs.MS_DOMAIN,
+                       hint=name, attrs={"K": k, "N": n, "bits": bits, "block_size": self.block_size,
                                          "accuracy_level": self.accuracy_level})
+
+    def float_weight(self, name, dims, std, np_dtype):
+        t = self.sidecar.random_normal(name, dims, std, np_dtype, self.rng)
+        self.inits.append(t)
+        return t.name
 
     def gather_quantized(self, ids, name, rows, cols):
         """Rows of a random INT4 table [rows, cols] (GatherBlockQuantized, uint8 data packed along
@@ -178,8 +254,78 @@ def build_embed(spec, sidecar, dtype, rng):
     return graphs.finish_embed(g, spec, emb, ple)
 
 
-def build_decoder(spec, sidecar, dtype, rng, double_wide):
-    g = FullSizeBuilder("decoder_model_merged", dtype, sidecar, rng, spec.block_size, spec.accuracy_level)
+def rotary_caches(g, spec, kind, hd):
+    """cos/sin caches [max_positions, hd/2] for com.microsoft.RotaryEmbedding, in the activation
+    dtype, with the angles computed in float32 as the explicit form's tables are."""
+    theta = spec.rope_theta_sliding if kind == "sliding_attention" else spec.rope_theta_full
+    inv_freq = (1.0 / theta ** (np.arange(0, hd, 2, dtype=np.float64) / hd)).astype(np.float32)
+    ang = np.arange(spec.max_position_embeddings, dtype=np.float32)[:, None] * inv_freq[None, :]
+    names = []
+    for fn, what in ((np.cos, "cos"), (np.sin, "sin")):
+        t = g.sidecar.array("rotary.%s.%s_cache" % (kind, what), fn(ang).astype(g.np_dtype))
+        g.inits.append(t)
+        names.append(t.name)
+    return names
+
+
+def fused_rope(g, x, caches, n_heads, hd):
+    """RotaryEmbedding (non-interleaved, rotate-half as the explicit form) on x [B,S,n,hd]."""
+    flat = g.op("Reshape", [x, g.i64([0, 0, n_heads * hd])])
+    y = g.op("RotaryEmbedding", [flat, "position_ids", caches[0], caches[1]],
+             {"interleaved": 0, "num_heads": n_heads}, domain=graphs.MS_DOMAIN, hint="rotary_embedding")
+    return g.op("Reshape", [y, g.i64([0, 0, n_heads, hd])])
+
+
+def repeat_kv(g, k, nq, nkv, hd):
+    """[B,nkv,T,hd] -> [B,nq,T,hd], each KV head repeated nq/nkv times in place."""
+    rep = g.i64([1, 1, nq // nkv, 1, 1])
+    return g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [k, g.i64([2])]), rep]), g.i64([0, nq, -1, hd])])
+
+
+def shared_attention(g, variant, q, k, v, mask, neg, nq, nkv, hd, pre):
+    """A KV-shared layer's attention of q [B,S,nq,hd] over the source layer's cache k, v
+    [B,nkv,T,hd] under the bool mask [B,1,S,T]; returns [B,S,nq*hd]. The forms the export may use:
+    matmul (MatMul/Softmax), mha (com.microsoft.MultiHeadAttention with an additive bias) or
+    attention (ONNX Attention, opset 23, bool mask, grouped KV heads)."""
+    if variant.shared_attention == "mha":
+        if nq != nkv:
+            k, v = repeat_kv(g, k, nq, nkv, hd), repeat_kv(g, v, nq, nkv, hd)
+        bias = g.op("Where", [mask, g.const(0.0), neg], hint=pre + "attention_bias")
+        return g.op("MultiHeadAttention", [g.op("Reshape", [q, g.i64([0, 0, nq * hd])]), k, v, "", "", bias],
+                    {"num_heads": nq}, domain=graphs.MS_DOMAIN, hint=pre + "self_attn/MultiHeadAttention")
+    qt = g.op("Transpose", [q], {"perm": [0, 2, 1, 3]})                 # [B,nq,S,hd]
+    if variant.shared_attention == "attention":
+        attn = g.op("Attention", [qt, k, v, mask], {"is_causal": 0}, hint=pre + "self_attn/Attention")
+    else:
+        if nkv != 1 and nq != nkv:
+            k, v = repeat_kv(g, k, nq, nkv, hd), repeat_kv(g, v, nq, nkv, hd)
+        scores = g.op("MatMul", [qt, g.op("Transpose", [k], {"perm": [0, 1, 3, 2]})])  # [B,nq,S,T]
+        scores = g.op("Mul", [scores, g.const(1.0 / np.sqrt(hd))])
+        scores = g.op("Where", [mask, scores, neg], hint=pre + "mask")
+        attn = g.op("MatMul", [g.op("Softmax", [scores], {"axis": -1}), v])
+    return g.op("Reshape", [g.op("Transpose", [attn], {"perm": [0, 2, 1, 3]}), g.i64([0, 0, nq * hd])])
+
+
+def lm_head(g, variant, hidden, h, vocab):
+    """The LM head in the form --lm-head names: MatMulNBits at 4 or 8 bits, or a float MatMul over a
+    [hidden, vocab] fp16/fp32 weight (a Cast where the weight's dtype is not the activations')."""
+    if variant.lm_head in ("int4", "int8"):
+        return g.linear_kn(hidden, "lm_head", h, vocab, bits=4 if variant.lm_head == "int4" else 8)
+    w_dtype = np.float16 if variant.lm_head == "fp16" else np.float32
+    w = g.float_weight("lm_head.weight", [h, vocab], 1.0 / np.sqrt(h), w_dtype)
+    if np.dtype(w_dtype) == g.np_dtype:
+        return g.op("MatMul", [hidden, w], hint="lm_head")
+    if g.np_dtype == np.float32:       # fp16 weight, float32 activations
+        return g.op("MatMul", [hidden, g.op("Cast", [w], {"to": TensorProto.FLOAT})], hint="lm_head")
+    x = g.op("Cast", [hidden], {"to": TensorProto.FLOAT})    # fp32 weight, fp16 activations
+    return g.op("Cast", [g.op("MatMul", [x, w], hint="lm_head")], {"to": TensorProto.FLOAT16})
+
+
+def build_decoder(spec, sidecar, dtype, rng, double_wide, variant):
+    # ONNX Attention needs opset 23 (and with it ReduceMean's axes input, which graphs.py handles).
+    opset = 23 if variant.shared_attention == "attention" else graphs.OPSET
+    g = FullSizeBuilder("decoder_model_merged", dtype, sidecar, rng, spec.block_size, spec.accuracy_level,
+                        norm=variant.norm, opset=opset, zero_points=variant.zero_points)
     act = g.onnx_dtype
     h, p, n_layers = spec.hidden_size, spec.per_layer_dim, spec.num_layers
     nq, nkv = spec.num_attention_heads, spec.num_key_value_heads
@@ -196,9 +342,17 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
     if spec.logits_to_keep:
         g.add_input("num_logits_to_keep", TensorProto.INT64, [])
 
-    pos_f = g.op("Unsqueeze", [g.op("Cast", ["position_ids"], {"to": TensorProto.FLOAT}), g.i64([2])])  # [B,S,1]
-    rope = {"sliding_attention": graphs.rope_tables(g, pos_f, spec.head_dim, spec.rope_theta_sliding, heads_axis=2),
-            "full_attention": graphs.rope_tables(g, pos_f, spec.global_head_dim, spec.rope_theta_full, heads_axis=2)}
+    if variant.rope == "fused":
+        caches = {kind: rotary_caches(g, spec, kind, spec.head_dim if kind == "sliding_attention"
+                                      else spec.global_head_dim) for kind in ("sliding_attention", "full_attention")}
+        rope = {kind: (lambda x, n, hd, c=c: fused_rope(g, x, c, n, hd)) for kind, c in caches.items()}
+    else:
+        pos_f = g.op("Unsqueeze", [g.op("Cast", ["position_ids"], {"to": TensorProto.FLOAT}), g.i64([2])])  # [B,S,1]
+        tables = {"sliding_attention": graphs.rope_tables(g, pos_f, spec.head_dim, spec.rope_theta_sliding,
+                                                          heads_axis=2),
+                  "full_attention": graphs.rope_tables(g, pos_f, spec.global_head_dim, spec.rope_theta_full,
+                                                       heads_axis=2)}
+        rope = {kind: (lambda x, n, hd, t=t: graphs._apply_rope(g, x, t[0], t[1], hd)) for kind, t in tables.items()}
 
     # GroupQueryAttention reads lengths, not a mask: seqlens_k = sum(mask) - 1, total = mask length.
     mask_sum = g.op("ReduceSum", ["attention_mask", g.i64([1])], {"keepdims": 0})
@@ -217,7 +371,8 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
     in_window = g.op("Less", [g.op("Sub", [q_idx, k_idx]), g.i64(spec.sliding_window)])
     masks = {"full_attention": full_mask,
              "sliding_attention": g.op("And", [full_mask, in_window], hint="sliding_mask")}
-    neg = g.const(-1e9 if act == TensorProto.FLOAT else -30000.0)
+    # (ONNX Attention takes the bool mask itself: no fill value, which would be an unused initializer.)
+    neg = None if variant.shared_attention == "attention" else g.const(-1e9 if act == TensorProto.FLOAT else -30000.0)
 
     plp = g.linear_kn("inputs_embeds", "per_layer_model_projection", h, n_layers * p)
     plp = g.op("Reshape", [plp, g.i64([0, 0, n_layers, p])])
@@ -231,15 +386,12 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
         pre = "model.layers.%d." % i
         kind = spec.layer_types[i]
         hd = spec.head_dim_of(i)
-        cos, sin = rope[kind]
         x = g.rms_norm(hidden, pre + "input_layernorm.weight", norm_weight(rng, h), eps)
         q = g.op("Reshape", [g.linear_kn(x, pre + "self_attn.q_proj", h, nq * hd), g.i64([0, 0, nq, hd])])
-        q = graphs._apply_rope(g, g.rms_norm(q, pre + "self_attn.q_norm.weight", norm_weight(rng, hd), eps),
-                               cos, sin, hd)                                   # [B,S,nq,hd]
+        q = rope[kind](g.rms_norm(q, pre + "self_attn.q_norm.weight", norm_weight(rng, hd), eps), nq, hd)  # [B,S,nq,hd]
         if i < spec.num_kv_owning:
             k = g.op("Reshape", [g.linear_kn(x, pre + "self_attn.k_proj", h, nkv * hd), g.i64([0, 0, nkv, hd])])
-            k = graphs._apply_rope(g, g.rms_norm(k, pre + "self_attn.k_norm.weight", norm_weight(rng, hd), eps),
-                                   cos, sin, hd)
+            k = rope[kind](g.rms_norm(k, pre + "self_attn.k_norm.weight", norm_weight(rng, hd), eps), nkv, hd)
             v = g.linear_kn(x, pre + "self_attn.v_proj", h, nkv * hd)
             attn, present_k, present_v = g.op(
                 "GroupQueryAttention",
@@ -253,16 +405,7 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
             g.add_output("present.%d.value" % i, present_v, act, ["batch_size", nkv, "total_sequence_length", hd])
         else:
             k, v = kv_cache[spec.kv_source(i)]                                  # [B,nkv,T,hd]
-            qt = g.op("Transpose", [q], {"perm": [0, 2, 1, 3]})                 # [B,nq,S,hd]
-            if nkv != 1 and nq != nkv:
-                rep = g.i64([1, 1, nq // nkv, 1, 1])
-                k = g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [k, g.i64([2])]), rep]), g.i64([0, nq, -1, hd])])
-                v = g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [v, g.i64([2])]), rep]), g.i64([0, nq, -1, hd])])
-            scores = g.op("MatMul", [qt, g.op("Transpose", [k], {"perm": [0, 1, 3, 2]})])  # [B,nq,S,T]
-            scores = g.op("Mul", [scores, g.const(1.0 / np.sqrt(hd))])
-            scores = g.op("Where", [masks[kind], scores, neg], hint=pre + "mask")
-            attn = g.op("MatMul", [g.op("Softmax", [scores], {"axis": -1}), v])
-            attn = g.op("Reshape", [g.op("Transpose", [attn], {"perm": [0, 2, 1, 3]}), g.i64([0, 0, nq * hd])])
+            attn = shared_attention(g, variant, q, k, v, masks[kind], neg, nq, nkv, hd, pre)
         attn = g.linear_kn(attn, pre + "self_attn.o_proj", nq * hd, h)
         attn = g.rms_norm(attn, pre + "post_attention_layernorm.weight", norm_weight(rng, h), eps)
         hidden = g.op("Add", [hidden, attn], hint=pre + "residual_attn")
@@ -280,12 +423,15 @@ def build_decoder(spec, sidecar, dtype, rng, double_wide):
         gated = g.linear_kn(gated, pre + "per_layer_projection", p, h)
         gated = g.rms_norm(gated, pre + "post_per_layer_input_norm.weight", norm_weight(rng, h), eps)
         hidden = g.op("Add", [hidden, gated], hint=pre + "residual_per_layer")
+        if variant.layer_scalar:
+            # A learned per-layer scalar on the layer's output (--layer-scalar).
+            hidden = g.op("Mul", [hidden, g.const(rng.uniform(0.8, 1.25))], hint=pre + "layer_scalar")
 
     hidden = g.rms_norm(hidden, "model.norm.weight", norm_weight(rng, h), eps)
     if spec.logits_to_keep:
         start = g.op("Neg", [g.op("Reshape", ["num_logits_to_keep", g.i64([1])])])
         hidden = g.op("Slice", [hidden, start, g.i64([2 ** 62]), g.i64([1])], hint="keep_last_logits")
-    logits = g.linear_kn(hidden, "lm_head", h, spec.vocab_size)
+    logits = lm_head(g, variant, hidden, h, spec.vocab_size)
     cap = spec.final_logit_softcapping
     logits = g.op("Mul", [g.op("Tanh", [g.op("Mul", [logits, g.const(1.0 / cap)])]), g.const(cap)], hint="softcap")
     g.add_output("logits", logits, act, ["batch_size", "logits_length" if spec.logits_to_keep else "sequence_length",
@@ -311,6 +457,17 @@ def parse_args(argv):
     ap.add_argument("--reduced", action="store_true", help="tiny dimensions, same graph structure and operators")
     ap.add_argument("--no-double-wide", action="store_true", help="KV-shared layers keep the normal MLP width")
     ap.add_argument("--seed", type=int, default=0)
+    # The forms the public export may take (see the module docstring's "Variants").
+    ap.add_argument("--lm-head", choices=["int4", "int8", "fp16", "fp32"], default="int4",
+                    help="LM head: MatMulNBits 4 or 8 bits, or a float MatMul over a [hidden, vocab] weight")
+    ap.add_argument("--norm", choices=list(graphs.NORM_FORMS), default="reciprocal",
+                    help="how RMSNorm is written (fused: SimplifiedLayerNormalization)")
+    ap.add_argument("--shared-attention", choices=["matmul", "mha", "attention"], default="matmul",
+                    help="the KV-shared layers' attention: MatMul/Softmax, MultiHeadAttention or ONNX Attention")
+    ap.add_argument("--rope", choices=["explicit", "fused"], default="explicit",
+                    help="RoPE as Mul/Slice/Concat on cos/sin tables, or com.microsoft.RotaryEmbedding nodes")
+    ap.add_argument("--zero-points", action="store_true", help="MatMulNBits weights with a zero_points input")
+    ap.add_argument("--layer-scalar", action="store_true", help="a scalar multiplies each layer's output")
     args = ap.parse_args(argv)
     args.dtype = args.dtype or ["q4"]
     return args
@@ -346,7 +503,7 @@ def main(argv=None):
                 if build is build_embed:
                     model = build(spec, sidecar, act, rng)
                 else:
-                    model = build(spec, sidecar, act, rng, double_wide=not args.no_double_wide)
+                    model = build(spec, sidecar, act, rng, double_wide=not args.no_double_wide, variant=args)
             finally:
                 sidecar.close()
             with open(os.path.join(onnx_dir, file_name), "wb") as f:
