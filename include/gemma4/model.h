@@ -17,6 +17,7 @@ namespace gemma4 {
 
 class Tokenizer;
 class ChatTemplate;
+class GrammarVocabulary;
 
 struct LoadOptions {
   std::string dtype = "q4";  // which ONNX variant of the package to load
@@ -44,6 +45,9 @@ class Model {
   const std::vector<int32_t>& eos_token_ids() const;
   bool IsEos(int32_t id) const;
   double load_ms() const;  // wall time of Load: package checks + sessions + tokenizer + template
+  // The tokenizer's tables for constrained decoding (token bytes, byte trie), built on first use
+  // (a few hundred ms on a 262144-token vocabulary) and shared by every request afterwards.
+  std::shared_ptr<const GrammarVocabulary> grammar_vocabulary() const;
 
   // The prompt text the package's chat template makes of `request`. Throws when there is no template.
   std::string RenderChat(const ChatRequest& request) const;
