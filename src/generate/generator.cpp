@@ -206,7 +206,11 @@ int32_t Generator::GenerateNextToken() {
     finish_timings();
     return token;
   }
-  const StopStringMatcher::Result match = stops_->Feed(detokenizer_->Push(token));
+  // Under a grammar, byte-fallback tokens are common (random or weak models pick them), and the
+  // detokenizer holds a byte run across a skipped special token; the server puts markup such as
+  // <|"|> back after the text released with it, so a special token first releases the run.
+  const bool release = constraint_ && model_.tokenizer().IsSpecial(token);
+  const StopStringMatcher::Result match = stops_->Feed(release ? detokenizer_->Flush() : detokenizer_->Push(token));
   text_ = match.text;
   result_.text += text_;
   if (match.stopped) {
