@@ -486,7 +486,11 @@ std::optional<std::string> SchemaConverter::Object(const json& schema, const std
     if (!value) return !needed;  // a property no value satisfies: omitted, or the object is impossible
     const std::string key = Key(name);
     if (key.empty()) Unsupported(at, "this property name cannot be written in the tool-call syntax");
-    props.push_back({name, key + " \":\" " + *value, needed});
+    // A named rule: the pair appears in two rules of the chain below, and inlining nested objects
+    // there would double the text at every level.
+    const std::string pair = rules_.Reserve(prefix_ + at);
+    rules_.Define(pair, key + " \":\" " + *value);
+    props.push_back({name, pair, needed});
     return true;
   };
   for (const auto& [name, sub] : properties.items()) {

@@ -450,6 +450,24 @@ TEST(JsonSchema, JsonObjectIsCompactJson) {
   EXPECT_FALSE(Allowed(array).count(kByte0 + '['));  // an object, not any value
 }
 
+TEST(JsonSchema, DeeplyNestedSchemasStayLinearAndBounded) {
+  // 40 nested objects: the grammar grows with the schema, not with 2^depth.
+  json schema = {{"type", "integer"}};
+  for (int i = 0; i < 40; ++i) {
+    schema = {{"type", "object"}, {"properties", {{"a", schema}, {"b", {{"type", "boolean"}}}}}, {"required", {"a"}}};
+  }
+  const std::string text = JsonSchemaToGbnf(schema);
+  EXPECT_LT(text.size(), 40u * 1000);
+  bool finished = false;
+  Walk(Grammar::FromGbnf(text, "nested"), 1, &finished);
+  EXPECT_TRUE(finished);
+  // Past the nesting limit: an error, not a stack overflow.
+  for (int i = 0; i < 30; ++i) schema = {{"type", "array"}, {"items", schema}};
+  ErrorKind kind{};
+  EXPECT_EQ(ErrorOf([&] { JsonSchemaToGbnf(schema); }, &kind).find("the schema is nested deeper than 64 levels") != std::string::npos, true);
+  EXPECT_EQ(kind, ErrorKind::kLimit);
+}
+
 TEST(JsonSchema, UnsupportedKeywordsNameTheirPointer) {
   ErrorKind kind{};
   EXPECT_EQ(ErrorOf([] { Grammar::FromJsonSchema(json::parse(R"({"type":"object","properties":{"tags":{"type":"array","uniqueItems":true}}})")); }, &kind),
