@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/flags.h"
+#include "cli/grammar_flags.h"
 #include "cli/interrupt.h"
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
@@ -30,34 +31,8 @@ struct RunFlags {
   bool no_thinking = false;
   size_t draft_max = 0;    // --draft-max: prompt lookup decoding, drafts per decoder call (0: off)
   size_t draft_ngram = 3;  // --draft-ngram: longest n-gram looked up
-  std::string grammar_file;      // --grammar: GBNF the answer must follow
-  std::string json_schema_file;  // --json-schema: a JSON Schema the answer must be valid against
-  bool json_schema_strict = false;
+  GrammarFlags grammar;   // --grammar / --json-schema
 };
-
-// The constraint of --grammar / --json-schema (at most one), or null.
-std::shared_ptr<const Grammar> LoadGrammar(const RunFlags& f) {
-  if (!f.grammar_file.empty() && !f.json_schema_file.empty()) {
-    throw Error(ErrorKind::kInvalidArgument, "give only one of --grammar and --json-schema");
-  }
-  if (!f.grammar_file.empty()) return Grammar::FromGbnf(ReadTextFile(f.grammar_file), f.grammar_file);
-  if (f.json_schema_file.empty()) return nullptr;
-  const std::string text = ReadTextFile(f.json_schema_file);
-  nlohmann::json schema;
-  try {
-    schema = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorKind::kInvalidArgument,
-                f.json_schema_file + ": not valid JSON (parse error at byte " + std::to_string(e.byte) + ")");
-  }
-  Grammar::JsonSchemaOptions options;
-  options.strict = f.json_schema_strict;
-  try {
-    return Grammar::FromJsonSchema(schema, options);
-  } catch (const Error& e) {
-    throw Error(e.kind(), f.json_schema_file + ": " + e.what());
-  }
-}
 
 std::vector<int32_t> ParseIds(const std::string& text) {
   std::vector<int32_t> ids;
@@ -97,7 +72,7 @@ void Run(RunFlags& f) {
     text = s.str();
   }
 
-  std::shared_ptr<const Grammar> grammar = LoadGrammar(f);  // before the model: a bad file fails fast
+  std::shared_ptr<const Grammar> grammar = LoadGrammar(f.grammar);  // before the model: a bad file fails fast
 
   LoadOptions load;
   load.dtype = f.model.dtype;
@@ -189,12 +164,7 @@ void Setup(CLI::App& app) {
   app.add_option("--draft-ngram", f->draft_ngram,
                  "Longest n-gram looked up in the prompt and output for --draft-max (down to 1)")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--grammar", f->grammar_file,
-                 "Constrain the answer to a GBNF grammar read from FILE (syntax: include/gemma4/grammar.h)");
-  app.add_option("--json-schema", f->json_schema_file,
-                 "Constrain the answer to compact JSON valid against the JSON Schema in FILE");
-  app.add_flag("--json-schema-strict", f->json_schema_strict,
-               "With --json-schema: OpenAI's strict mode (every property required, additionalProperties false)");
+  AddGrammarFlags(app, f->grammar);
   app.add_flag("--json", f->json, "Print one JSON object at the end instead of streaming text");
   app.add_flag("--stats", f->stats, "Print load, prefill and decode speed to stderr");
   app.callback([f] { Run(*f); });

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { main, startServer, postJson, runCli, MODEL, REFS, check, loadOpenAI } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { main, startServer, postJson, runCli, CLI, MODEL, REFS, check, loadOpenAI } from './harness.mjs';
 
 const require = createRequire(path.join(path.resolve(REFS), 'noop.js'));
 const Ajv = require('ajv');
@@ -247,6 +248,13 @@ await main('server.structured_output', async () => {
       const text = (await runCli(['run', '-m', MODEL, '-p', 'Answer', '--temp', '1', '--seed', '3', '-n', '100',
         '--grammar', grammarFile])).replace(/\n$/, '');
       assert.match(text, /^(yes|no), [0-9]{1,3} [a-z]{2,6}$/);
+      // `gemma4 chat` takes the same flags: every answer of the conversation follows the schema.
+      const chat = spawnSync(CLI, ['chat', '-m', MODEL, '--json-schema', schemaFile, '--temp', '0', '-n', '300'],
+        { input: 'hello\nagain\n', encoding: 'utf8', timeout: 120000 });
+      assert.equal(chat.status, 0, chat.stderr);
+      const answers = chat.stdout.split('\n').map((l) => l.replace(/^> /, '').trim()).filter((l) => l.startsWith('{'));
+      assert.equal(answers.length, 2, chat.stdout);
+      for (const a of answers) validate(SHAPES.object_required_optional, a, 'gemma4 chat --json-schema', server);
       fs.writeFileSync(grammarFile, 'root ::= "a" b\n');
       await assert.rejects(runCli(['run', '-m', MODEL, '-p', 'x', '--grammar', grammarFile]), /answer\.gbnf:1:14: undefined rule 'b'/);
     } finally {
