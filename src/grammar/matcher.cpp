@@ -40,6 +40,7 @@ void Matcher::ResetCache() {
   states_.clear();
   ids_.clear();
   transitions_.clear();
+  masks_.clear();  // keyed by state ids, which are about to be reassigned
   if (keep.empty()) {  // first call: the parses of `root` before any input
     std::vector<Stack> start;
     for (uint32_t alt : g_.rules[g_.root]) {
@@ -154,10 +155,24 @@ std::vector<Matcher::Stack> Matcher::StepToken(const State& state, int32_t token
 }
 
 void Matcher::FillMask(std::vector<uint64_t>& allowed) {
+  if (states_.size() > kMaxStates) ResetCache();
+  for (size_t k = 0; k < masks_.size(); ++k) {
+    if (masks_[k].first != current_) continue;
+    std::rotate(masks_.begin() + static_cast<std::ptrdiff_t>(k), masks_.begin() + static_cast<std::ptrdiff_t>(k) + 1,
+                masks_.end());
+    allowed = masks_.back().second;
+    return;
+  }
+  ComputeMask(allowed);
+  if (states_.size() > kMaxStates) return;  // the next call resets the cache anyway
+  if (masks_.size() >= kCachedMasks) masks_.erase(masks_.begin());
+  masks_.emplace_back(current_, allowed);
+}
+
+void Matcher::ComputeMask(std::vector<uint64_t>& allowed) {
   const auto& v = vocabulary_->impl();
   allowed.assign((v.vocab_size + 63) / 64, 0);
   auto allow = [&](int32_t id) { allowed[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); };
-  if (states_.size() > kMaxStates) ResetCache();
   const State& here = states_[static_cast<size_t>(current_)];
   if (here.accepting) {
     for (int32_t id : v.eos_ids) allow(id);

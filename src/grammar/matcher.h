@@ -23,6 +23,7 @@ class Matcher {
   static constexpr size_t kMaxStackDepth = 1024;  // deeper parses are dropped
   static constexpr size_t kMaxStacks = 1024;      // more parallel parses: Error(kLimit)
   static constexpr size_t kMaxStates = 16384;     // cached DFA states before the cache is reset
+  static constexpr size_t kCachedMasks = 16;      // masks kept for states that recur (inside a string)
 
   // Resolves the grammar's token references against the vocabulary (Error(kInvalidArgument)
   // naming the reference's line:column when a token does not exist or is not special).
@@ -58,6 +59,7 @@ class Matcher {
   int32_t Step(int32_t state, uint8_t byte);
   std::vector<Stack> StepToken(const State& state, int32_t token) const;
   void ResetCache();
+  void ComputeMask(std::vector<uint64_t>& allowed);  // the trie walk
 
   std::shared_ptr<const Grammar> grammar_;
   std::shared_ptr<const GrammarVocabulary> vocabulary_;
@@ -67,6 +69,9 @@ class Matcher {
   std::unordered_map<std::string, int32_t> ids_;  // serialized stacks -> state
   std::vector<int32_t> transitions_;              // states_ x 256
   std::vector<int32_t> depth_state_;              // scratch of the trie walk
+  // Recent masks by state (most recent last): a state recurs while a string or a repetition goes
+  // on, and the same state always has the same mask.
+  std::vector<std::pair<int32_t, std::vector<uint64_t>>> masks_;
   int32_t current_ = 0;
 };
 
