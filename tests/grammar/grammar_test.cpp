@@ -287,6 +287,22 @@ s ::= "x" s "y" | "x" s "z" | "w")g",
   EXPECT_NE(error.find("more than 1024 parses are alive at once"), std::string::npos) << error;
 }
 
+TEST(Matcher, CachedMasksEqualFreshOnes) {
+  // Inside the string the state recurs, so later masks come from the cache; each must equal the
+  // mask a fresh matcher computes for the same input.
+  auto g = Grammar::FromGbnf(R"(root ::= "\"" [a-z]{0,3} [a-z]* "\"" | "x")", "g");
+  grammar::Matcher reused(g, Vocab());
+  std::string fed;
+  for (char c : std::string("\"abcdefab")) {
+    reused.Accept(kByte0 + static_cast<unsigned char>(c));
+    fed += c;
+    grammar::Matcher fresh(g, Vocab());
+    FeedBytes(fresh, fed);
+    EXPECT_EQ(Allowed(reused), Allowed(fresh)) << fed;
+    EXPECT_EQ(Allowed(reused), Allowed(fresh)) << fed << " (twice)";
+  }
+}
+
 TEST(Matcher, MaskSetsDisallowedLogitsToMinusInfinity) {
   auto g = Grammar::FromGbnf(R"(root ::= "ab")", "g");
   grammar::Matcher m(g, Vocab());
