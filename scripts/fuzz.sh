@@ -15,7 +15,7 @@ JOBS="${GEMMA4_JOBS:-$(nproc)}"
 SECONDS_EACH="${1:-30}"
 shift || true
 ALL=(tokenizer_load tokenizer_encode streaming_decoder template_render template_messages openai_request output_parser http_request
-     onnx_summary hub_answers)
+     onnx_summary hub_answers grammar)
 NAMES=("$@")
 [ ${#NAMES[@]} -eq 0 ] && NAMES=("${ALL[@]}")
 

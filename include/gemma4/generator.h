@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gemma4/grammar.h"
 #include "gemma4/model.h"
 #include "gemma4/reply_parser.h"
 #include "gemma4/sampling.h"
@@ -49,8 +50,9 @@ struct GenerateOptions {
   // only where the decoder computes a row the same alone or batched: ONNX Runtime's CPU
   // MatMulNBits at accuracy_level 4 takes another numeric path for one row than for several
   // (logits ~0.1 apart on the full-size package), so near-ties can resolve differently there.
-  // Greedy only: with sampling on (do_sample and temperature > 0), speculation is silently off.
-  // Off when draft is null or draft_max is 0.
+  // Greedy only: with sampling on (do_sample and temperature > 0), speculation is silently off,
+  // and with a grammar too (drafts are not checked against it). Off when draft is null or
+  // draft_max is 0.
   std::shared_ptr<DraftSource> draft;
   size_t draft_max = 0;
   // Log probabilities (OpenAI's logprobs): >= 0 records, for every generated token, its log
@@ -62,6 +64,12 @@ struct GenerateOptions {
   // With top_logprobs >= 0: called on the generating thread with each token's entry, just before
   // on_token for the same token.
   std::function<void(const TokenLogprob&)> on_logprob;
+  // Constrained decoding (grammar.h): before every sampling step, each token the grammar does not
+  // allow next gets a logit of -inf, so greedy, sampling, penalties and logit_bias all see the
+  // masked row, and logprobs are those of the masked distribution (a disallowed token has
+  // probability 0). EOS is allowed only once the grammar is complete; when nothing else can
+  // follow, EOS is the only choice. Turns speculative decoding off. Null: unconstrained.
+  std::shared_ptr<const Grammar> grammar;
 };
 
 struct Timings {
@@ -91,6 +99,7 @@ class Session;
 class Sampler;
 class StreamingDecoder;
 class StopStringMatcher;
+class GrammarConstraint;
 
 // The token loop, one step at a time (onnxruntime-genai's Generator): the prompt is prefilled on
 // construction (reusing the session's cached prefix), then each GenerateNextToken() samples one
@@ -138,6 +147,7 @@ class Generator {
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<StreamingDecoder> detokenizer_;
   std::unique_ptr<StopStringMatcher> stops_;
+  std::unique_ptr<GrammarConstraint> constraint_;  // with options.grammar
   std::vector<int32_t> context_;  // prompt + generated, for penalties
   std::vector<float> row_;        // the logits of the next position, copied (the sampler edits them)
   std::optional<int32_t> pending_;  // sampled but not yet run through the decoder

@@ -17,6 +17,7 @@ namespace gemma4 {
 
 class Tokenizer;
 class ChatTemplate;
+class GrammarVocabulary;
 
 struct LoadOptions {
   std::string dtype = "q4";  // which ONNX variant of the package to load
@@ -50,6 +51,9 @@ class Model {
   double load_ms() const;  // wall time of Load: package checks + sessions + tokenizer + template
   size_t vocab_size() const;   // rows of the decoder's logits (the graph's, discovered at load)
   size_t max_context() const;  // the effective limit on cached + new tokens of one session
+  // The tokenizer's tables for constrained decoding (token bytes, byte trie), built on first use
+  // (a few hundred ms on a 262144-token vocabulary) and shared by every request afterwards.
+  std::shared_ptr<const GrammarVocabulary> grammar_vocabulary() const;
 
   // The prompt text the package's chat template makes of `request`. Throws when there is no template.
   std::string RenderChat(const ChatRequest& request) const;

@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/flags.h"
+#include "cli/grammar_flags.h"
 #include "cli/interrupt.h"
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
@@ -24,6 +25,7 @@ struct ChatFlags {
   std::string system;
   bool stats = false;
   bool thinking = false;
+  GrammarFlags grammar;  // --grammar / --json-schema: every answer follows it
 };
 
 const char* kHelp =
@@ -49,6 +51,7 @@ bool ReadLine(std::string& line, bool interactive) {
 }
 
 void Chat(ChatFlags& f) {
+  std::shared_ptr<const Grammar> grammar = LoadGrammar(f.grammar);  // every answer follows it
   LoadOptions load;
   load.dtype = f.model.dtype;
   load.runtime = f.model.runtime;
@@ -60,6 +63,7 @@ void Chat(ChatFlags& f) {
   options.sampling = ResolveSampling(f.sampling, *model);
   options.stop = f.sampling.stop;
   options.ignore_eos = f.sampling.ignore_eos;
+  options.grammar = grammar;
   // The parsed reply is printed: the answer on stdout, thoughts (--thinking) on stderr.
   const ReplyDeltaFn print = [](const ReplyParser::Event& e) {
     if (e.kind == ReplyParser::Event::kReasoning) std::cerr << e.text << std::flush;
@@ -126,6 +130,7 @@ void Setup(CLI::App& app) {
   app.add_option("--system", f->system, "System message");
   app.add_flag("--thinking", f->thinking, "Pass enable_thinking=true to the chat template");
   app.add_flag("--stats", f->stats, "Show per-turn speed and cache reuse");
+  AddGrammarFlags(app, f->grammar);
   app.callback([f] { Chat(*f); });
 }
 

@@ -7,9 +7,11 @@
 
 #include "cli/command.h"
 #include "cli/flags.h"
+#include "cli/grammar_flags.h"
 #include "cli/interrupt.h"
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
+#include "gemma4/grammar.h"
 #include "gemma4/log.h"
 #include "gemma4/read_file.h"
 #include "gemma4/speculative.h"
@@ -30,6 +32,7 @@ struct RunFlags {
   bool no_thinking = false;
   size_t draft_max = 0;    // --draft-max: prompt lookup decoding, drafts per decoder call (0: off)
   size_t draft_ngram = 3;  // --draft-ngram: longest n-gram looked up
+  GrammarFlags grammar;   // --grammar / --json-schema
 };
 
 std::vector<int32_t> ParseIds(const std::string& text) {
@@ -70,6 +73,8 @@ void Run(RunFlags& f) {
     text = s.str();
   }
 
+  std::shared_ptr<const Grammar> grammar = LoadGrammar(f.grammar);  // before the model: a bad file fails fast
+
   LoadOptions load;
   load.dtype = f.model.dtype;
   load.runtime = f.model.runtime;
@@ -93,6 +98,7 @@ void Run(RunFlags& f) {
   options.sampling = ResolveSampling(f.sampling, *model);
   options.stop = f.sampling.stop;
   options.ignore_eos = f.sampling.ignore_eos;
+  options.grammar = grammar;
   if (f.draft_max > 0) {
     options.draft = std::make_shared<PromptLookupDraft>(f.draft_ngram, 1);
     options.draft_max = f.draft_max;
@@ -167,6 +173,7 @@ void Setup(CLI::App& app) {
   app.add_option("--draft-ngram", f->draft_ngram,
                  "Longest n-gram looked up in the prompt and output for --draft-max (down to 1)")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  AddGrammarFlags(app, f->grammar);
   app.add_flag("--json", f->json, "Print one JSON object at the end instead of streaming text");
   app.add_flag("--stats", f->stats, "Print load, prefill and decode speed to stderr");
   app.callback([f] { Run(*f); });

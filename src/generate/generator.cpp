@@ -6,6 +6,7 @@
 #include "gemma4/generator.h"
 #include "gemma4/stop_criteria.h"
 #include "gemma4/tokenizer.h"
+#include "generate/grammar_constraint.h"
 #include "generate/logprobs.h"
 
 namespace gemma4 {
@@ -51,8 +52,11 @@ Generator::Generator(Session& session, std::span<const int32_t> prompt, const Ge
   if (options_.top_logprobs > 20) {
     throw Error(ErrorKind::kInvalidArgument, "top_logprobs must be at most 20, got " + std::to_string(options_.top_logprobs));
   }
-  // A verified draft is never sampled from its own row: no logprob to report for it.
-  speculate_ = options_.draft && options_.draft_max > 0 && options_.sampling.greedy() && options_.top_logprobs < 0;
+  // A verified draft is never sampled from its own row: no logprob to report for it. Drafts are
+  // not checked against a grammar either, so constrained decoding runs without them.
+  speculate_ = options_.draft && options_.draft_max > 0 && options_.sampling.greedy() && options_.top_logprobs < 0 &&
+               !options_.grammar;
+  if (options_.grammar) constraint_ = std::make_unique<GrammarConstraint>(options_.grammar, model_.grammar_vocabulary());
 
   result_.prompt_ids.assign(prompt.begin(), prompt.end());
   result_.timings.load_ms = model_.load_ms();
@@ -169,6 +173,7 @@ int32_t Generator::GenerateNextToken() {
       }
     }
     if (queued_.empty()) {
+      if (constraint_) constraint_->Mask(row_);
       queued_.push_back(sampler_->Sample(row_, context_, result_.prompt_ids.size()));
       if (options_.top_logprobs >= 0) {
         // Sample left penalties and bias applied to row_: the distribution it drew from, untruncated.
@@ -180,6 +185,7 @@ int32_t Generator::GenerateNextToken() {
   }
   const int32_t token = queued_.front();
   queued_.pop_front();
+  if (constraint_) constraint_->Accept(token);
   if (result_.output_ids.empty()) first_token_ = Clock::now();
   result_.output_ids.push_back(token);
   context_.push_back(token);
@@ -200,7 +206,11 @@ int32_t Generator::GenerateNextToken() {
     finish_timings();
     return token;
   }
-  const StopStringMatcher::Result match = stops_->Feed(detokenizer_->Push(token));
+  // Under a grammar, byte-fallback tokens are common (random or weak models pick them), and the
+  // detokenizer holds a byte run across a skipped special token; the server puts markup such as
+  // <|"|> back after the text released with it, so a special token first releases the run.
+  const bool release = constraint_ && model_.tokenizer().IsSpecial(token);
+  const StopStringMatcher::Result match = stops_->Feed(release ? detokenizer_->Flush() : detokenizer_->Push(token));
   text_ = match.text;
   result_.text += text_;
   if (match.stopped) {

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 
 #include "gemma4/chat_template.h"
 #include "gemma4/error.h"
+#include "gemma4/grammar.h"
 #include "gemma4/hub.h"
 #include "gemma4/hub_cache.h"
 #include "gemma4/log.h"
@@ -21,6 +23,8 @@ struct Model::Impl {
   std::optional<ChatTemplate> chat_template;
   std::vector<int32_t> eos;
   double load_ms = 0;
+  mutable std::once_flag grammar_once;
+  mutable std::shared_ptr<const GrammarVocabulary> grammar_vocabulary;
 };
 
 namespace {
@@ -94,6 +98,12 @@ bool Model::IsEos(int32_t id) const { return std::find(impl_->eos.begin(), impl_
 double Model::load_ms() const { return impl_->load_ms; }
 size_t Model::vocab_size() const { return static_cast<size_t>(runtime().decoder_io().vocab_size); }
 size_t Model::max_context() const { return runtime().max_context(); }
+
+std::shared_ptr<const GrammarVocabulary> Model::grammar_vocabulary() const {
+  std::call_once(impl_->grammar_once,
+                 [this] { impl_->grammar_vocabulary = GrammarVocabulary::Build(*impl_->tokenizer, impl_->eos); });
+  return impl_->grammar_vocabulary;
+}
 
 std::string Model::RenderChat(const ChatRequest& request) const {
   if (!impl_->chat_template) {

@@ -19,6 +19,48 @@ using nlohmann::json;
 
 constexpr int64_t kMaxTokensLimit = 1 << 24;
 
+// response_format: "text" (no constraint), "json_object" (any JSON object) or "json_schema" with
+// OpenAI's {"name", "schema", "strict"}; a schema we cannot convert is a 400 naming its pointer.
+void ParseResponseFormat(const json& v, GenerationRequest& r) {
+  if (!v.is_object()) ThrowType("response_format", "an object", v);
+  const json* type_field = Field(v, "type");
+  if (!type_field) ThrowInvalid("response_format.type", "missing");
+  const std::string& type = String(*type_field, "response_format.type");
+  if (type == "text") return;
+  if (type == "json_object") {
+    r.grammar = Grammar::JsonObject();
+    return;
+  }
+  if (type != "json_schema") {
+    ThrowInvalid("response_format.type", "expected 'text', 'json_object' or 'json_schema', got '" + type + "'",
+                 "unsupported_value");
+  }
+  const json* spec = Field(v, "json_schema");
+  if (!spec) ThrowInvalid("response_format.json_schema", "missing (json_schema needs {\"name\", \"schema\"})");
+  if (!spec->is_object()) ThrowType("response_format.json_schema", "an object", *spec);
+  const json* name = Field(*spec, "name");
+  if (!name) ThrowInvalid("response_format.json_schema.name", "missing");
+  const std::string& n = String(*name, "response_format.json_schema.name");
+  if (n.empty() || n.size() > 64 ||
+      n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos) {
+    ThrowInvalid("response_format.json_schema.name", "must be 1 to 64 characters of a-z, A-Z, 0-9, _ and -");
+  }
+  Grammar::JsonSchemaOptions options;
+  if (const json* strict = Field(*spec, "strict")) options.strict = Bool(*strict, "response_format.json_schema.strict");
+  const json* schema = Field(*spec, "schema");
+  const json any = json::object();
+  if (schema && !schema->is_object() && !schema->is_boolean()) {
+    ThrowType("response_format.json_schema.schema", "an object (a JSON Schema)", *schema);
+  }
+  try {
+    r.grammar = Grammar::FromJsonSchema(schema ? *schema : any, options);
+  } catch (const Error& e) {
+    ThrowInvalid("response_format.json_schema.schema",
+                 "invalid schema for response_format '" + n + "': " + e.what(),
+                 e.kind() == ErrorKind::kUnsupported ? "unsupported_schema" : "invalid_schema");
+  }
+}
+
 // Fields every generation request shares (sampling, stop, stream, n ...).
 void ParseCommon(const json& body, size_t vocab_size, GenerationRequest& r) {
   if (const json* v = Field(body, "model")) String(*v, "model");
@@ -100,14 +142,7 @@ void ParseCommon(const json& body, size_t vocab_size, GenerationRequest& r) {
   } else if (const json* v = Field(body, "logprobs")) {
     r.top_logprobs = static_cast<int>(Integer(*v, "logprobs", 0, 5));
   }
-  if (const json* v = Field(body, "response_format")) {
-    if (!v->is_object()) ThrowType("response_format", "an object", *v);
-    const json* type = Field(*v, "type");
-    if (type && String(*type, "response_format.type") != "text") {
-      ThrowInvalid("response_format.type", "only 'text' is supported, got '" + type->get<std::string>() + "'",
-                   "unsupported_value");
-    }
-  }
+  if (const json* v = Field(body, "response_format")) ParseResponseFormat(*v, r);
 }
 
 json ParseToolCalls(const json& calls, const std::string& path) {
@@ -284,6 +319,15 @@ GenerationRequest ParseChatCompletionRequest(const json& body, size_t vocab_size
   if (choice != "none" && tools.is_array() && !tools.empty()) {
     r.chat_request.tools = std::move(tools);
     r.tools_enabled = true;
+  }
+  if (choice == "required" || choice == "function") {
+    // The reply must be one call of a declared tool (the named one), arguments per its schema.
+    try {
+      r.grammar = Grammar::GemmaToolCall(r.chat_request.tools);
+    } catch (const Error& e) {
+      ThrowInvalid("tools", std::string("cannot constrain the reply to a tool call: ") + e.what(),
+                   e.kind() == ErrorKind::kUnsupported ? "unsupported_schema" : "invalid_schema");
+    }
   }
   if (const json* v = Field(body, "parallel_tool_calls")) Bool(*v, "parallel_tool_calls");
   if (const json* v = Field(body, "chat_template_kwargs")) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gemma4/grammar.h"
 #include "gemma4/model.h"
 #include "gemma4/reply_parser.h"
 #include "gemma4/sampling.h"
@@ -35,6 +36,9 @@ struct GenerationRequest {
   // Log probabilities asked for: the number of alternatives per token (chat: logprobs true +
   // top_logprobs; completions: the integer logprobs).
   std::optional<int> top_logprobs;
+  // Constrained decoding: response_format json_object / json_schema, or tool_choice "required" /
+  // a named function (one Gemma 4 tool call of the declared tools; overrides response_format).
+  std::shared_ptr<const Grammar> grammar;
 };
 
 // Parses a request body: malformed JSON gives a 400 with the byte offset; a body that is not an

@@ -214,6 +214,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
     job.options.draft = std::make_shared<PromptLookupDraft>(options_.draft_ngram, 1);
     job.options.draft_max = options_.draft_max;
   }
+  job.options.grammar = request.grammar;  // turns the prompt-lookup drafts off for this request
   if (options_.timeout_s > 0) {
     job.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.timeout_s));
   }

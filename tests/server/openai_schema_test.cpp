@@ -201,3 +201,58 @@ TEST(StreamChannel, DeliversInOrderThenCloses) {
 
 }  // namespace
 }  // namespace gemma4::server
+
+namespace gemma4::server {
+namespace {
+
+TEST(Schema, ResponseFormatBuildsAGrammarOrNamesTheSchemaPointer) {
+  const std::string msgs = R"("messages":[{"role":"user","content":"x"}])";
+  auto parse = [&](const std::string& extra) {
+    return ParseChatCompletionRequest(nlohmann::json::parse("{" + msgs + "," + extra + "}"), 1000);
+  };
+  EXPECT_EQ(parse(R"("response_format":{"type":"text"})").grammar, nullptr);
+  EXPECT_NE(parse(R"("response_format":{"type":"json_object"})").grammar, nullptr);
+  auto schema = parse(R"("response_format":{"type":"json_schema","json_schema":{"name":"p","strict":true,"schema":{
+      "type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}}})");
+  ASSERT_NE(schema.grammar, nullptr);
+  EXPECT_NE(schema.grammar->text().find("\\\"a\\\""), std::string::npos);
+  auto completion = ParseCompletionRequest(
+      nlohmann::json::parse(R"({"prompt":"x","response_format":{"type":"json_object"}})"), 1000);
+  EXPECT_NE(completion.grammar, nullptr);
+
+  std::string param;
+  EXPECT_EQ(ChatError("{" + msgs + R"(,"response_format":{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object","properties":{"t":{"type":"array","uniqueItems":true}}}}}})", &param),
+            "response_format.json_schema.schema: invalid schema for response_format 'p': /properties/t/uniqueItems: unsupported keyword");
+  EXPECT_EQ(param, "response_format.json_schema.schema");
+  EXPECT_EQ(ChatError("{" + msgs + R"(,"response_format":{"type":"json_schema","json_schema":{"name":"p","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}}}})"),
+            "response_format.json_schema.schema: invalid schema for response_format 'p': /required: strict mode requires "
+            "every property to be required; 'a' is missing");
+  EXPECT_EQ(ChatError("{" + msgs + R"(,"response_format":{"type":"json_schema"}})", &param),
+            "response_format.json_schema: missing (json_schema needs {\"name\", \"schema\"})");
+  EXPECT_EQ(ChatError("{" + msgs + R"(,"response_format":{"type":"yaml"}})", &param),
+            "response_format.type: expected 'text', 'json_object' or 'json_schema', got 'yaml'");
+}
+
+TEST(Schema, ToolChoiceRequiredOrNamedConstrainsToAToolCall) {
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"a","parameters":{"type":"object","properties":{"x":{"type":"integer"}}}}},
+      {"type":"function","function":{"name":"b"}}],)";
+  const std::string msgs = R"("messages":[{"role":"user","content":"x"}])";
+  auto parse = [&](const std::string& choice) {
+    return ParseChatCompletionRequest(nlohmann::json::parse("{" + tools + choice + msgs + "}"), 1000);
+  };
+  EXPECT_EQ(parse(R"("tool_choice":"auto",)").grammar, nullptr);
+  auto required = parse(R"("tool_choice":"required",)");
+  ASSERT_NE(required.grammar, nullptr);
+  EXPECT_NE(required.grammar->text().find("\"a\""), std::string::npos);
+  EXPECT_NE(required.grammar->text().find("\"b\""), std::string::npos);
+  auto named = parse(R"("tool_choice":{"type":"function","function":{"name":"b"}},)");
+  ASSERT_NE(named.grammar, nullptr);
+  EXPECT_EQ(named.grammar->text().find("\"a\""), std::string::npos);
+  std::string param;
+  EXPECT_EQ(ChatError("{" + std::string(R"("tools":[{"type":"function","function":{"name":"a","parameters":{"type":"object","properties":{"x":{"not":{}}}}}}],"tool_choice":"required",)") + msgs + "}", &param),
+            "tools: cannot constrain the reply to a tool call: tools[0].function.parameters/properties/x/not: unsupported keyword");
+  EXPECT_EQ(param, "tools");
+}
+
+}  // namespace
+}  // namespace gemma4::server

@@ -11,6 +11,15 @@ if(GEMMA4_NODE AND EXISTS "${_server_refs}/openai/index.mjs")
     set_tests_properties(server.${_t} PROPERTIES FIXTURES_REQUIRED test_models LABELS server TIMEOUT 120)
   endforeach()
   set_tests_properties(server.hostile_clients PROPERTIES TIMEOUT 300)
+  # Constrained decoding, validated by ajv (an independent JSON Schema validator).
+  if(EXISTS "${_server_refs}/ajv/package.json")
+    add_test(NAME server.structured_output
+             COMMAND "${GEMMA4_NODE}" "${CMAKE_CURRENT_LIST_DIR}/structured_output.test.mjs" "$<TARGET_FILE:gemma4>"
+                     "${GEMMA4_TEST_MODELS_DIR}/text-q4" "${_server_refs}")
+    set_tests_properties(server.structured_output PROPERTIES FIXTURES_REQUIRED test_models LABELS server TIMEOUT 300)
+  else()
+    message(STATUS "server.structured_output disabled: tests/refs/node_modules/ajv missing (scripts/bootstrap.sh --test)")
+  endif()
 else()
   message(STATUS "server tests disabled: node or tests/refs/node_modules/openai (scripts/bootstrap.sh --test) missing")
 endif()
