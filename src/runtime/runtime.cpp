@@ -264,12 +264,13 @@ std::vector<std::string> PresentNames(const DecoderIo& io) {
 namespace {
 
 // The op, if any, of a float16 decoder that ONNX Runtime's CPU provider has no float16 kernel for
-// (it inserts float32 Casts around it); nullptr otherwise. Read off the file as exported.
+// (it inserts float32 Casts around it), as ModelSummary::op_types spells it ("domain:op"); nullptr
+// otherwise. Read off the file as exported.
 const char* Float16OpRunInFloat32(const onnx::ModelSummary& summary) {
   bool float16 = false;
   for (const auto& in : summary.inputs) float16 |= in.name == "inputs_embeds" && in.elem_type == 10;
   if (!float16) return nullptr;
-  for (const char* op : {"SimplifiedLayerNormalization", "com.microsoft:SkipSimplifiedLayerNormalization"}) {
+  for (const char* op : {":SimplifiedLayerNormalization", "com.microsoft:SkipSimplifiedLayerNormalization"}) {
     if (std::find(summary.op_types.begin(), summary.op_types.end(), op) != summary.op_types.end()) return op;
   }
   return nullptr;
@@ -289,7 +290,7 @@ bool Runtime::Impl::LoadSplit(const Package& package, const onnx::ModelSummary& 
     // nodes around them, so the two halves keep other float16 roundings than the whole graph and
     // a near-tie can resolve differently (seen on make_full_size.py --norm fused --dtype q4f16).
     // Exactness first: such a graph runs whole.
-    Log(LogLevel::kDebug, decoder_name + ": not split after its KV outputs: a float16 graph with " + op +
+    Log(LogLevel::kDebug, decoder_name + ": not split after its KV outputs: a float16 graph with " + (op + (op[0] == ':')) +
                               ", which ONNX Runtime runs through inserted float32 Casts; running it whole");
     return false;
   }
