@@ -26,6 +26,16 @@ struct OrtInfo {
 // Loads the ONNX Runtime API on first use; throws Error(kRuntime) when the library is too old.
 const OrtInfo& GetOrtInfo();
 
+// Our own CPU kernels (src/kernels/) as this process would use them.
+struct KernelInfo {
+  std::string isa;                      // the int4 kernel's target: "avx512vnni", "avxvnni", "avx2", "scalar"
+  std::vector<std::string> supported;   // every target this CPU runs, slowest first
+  std::string cpu_features;             // "avx2 fma f16c avx_vnni avx512f ..." as found by CPUID/XGETBV
+};
+// Throws Error(kInvalidArgument/kUnsupported) when GEMMA4_KERNEL_ISA names an unknown or
+// unsupported target.
+KernelInfo GetKernelInfo();
+
 enum class TensorType { kFloat32, kFloat16, kBFloat16, kInt64, kInt32, kBool, kUint8, kInt8, kOther };
 std::string_view TensorTypeName(TensorType type);
 size_t TensorTypeSize(TensorType type);
@@ -92,6 +102,9 @@ struct RuntimeOptions {
   bool kv_in_place = true;               // update caches in place where the graph allows it (past and
                                          // present bound to one buffer: GroupQueryAttention); off: every
                                          // step writes present.* into a second buffer (a full copy)
+  std::string kernels = "gemma4";        // MatMulNBits on the CPU: "gemma4" runs the nodes our int4 kernel
+                                         // handles (4-bit, block 32, accuracy_level 4) on it, reading the
+                                         // weights in place; "ort" keeps ONNX Runtime's kernel everywhere
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };
@@ -118,6 +131,9 @@ class Runtime {
   // Whether prefill uses the decoder pruned to its KV outputs (RuntimeOptions::kv_prefill and a
   // graph that could be pruned: no subgraphs, some nodes not needed by present.*).
   bool has_kv_prefill() const;
+  // MatMulNBits nodes of the decoder's sessions on our int4 kernel and on ONNX Runtime's.
+  size_t own_kernel_nodes() const;
+  size_t ort_kernel_nodes() const;
 
   // A fresh, empty cache for one conversation.
   std::unique_ptr<KvState> NewState() const;
