@@ -11,10 +11,9 @@ void PrepareRows(size_t rows, size_t k, QuantizedRows& out) {
   const size_t blocks = (k + kBlockSize - 1) / kBlockSize;
   out.rows = rows;
   out.blocks = blocks;
-  out.codes.resize(rows * blocks * kBlockSize);
+  out.pairs = (blocks + 1) / 2;
+  out.units.resize(out.pairs * rows * QuantizedRows::kUnitBytes);
   out.scales.resize(rows * blocks);
-  out.lane_scales.resize(rows * blocks * 8);
-  out.minus8_lane_sums.resize(rows * blocks * 8);
   out.block_sums.resize(rows * blocks);
 }
 
@@ -23,7 +22,17 @@ void QuantizeRow(const float* row, size_t k, size_t r, QuantizedRows& out) {
   // 1.5 * 2^23: adding and subtracting it rounds |x| < 2^22 to an integer, half to even (the
   // default rounding mode), without a libm call, so the loop vectorizes.
   constexpr float kRound = 12582912.0f;
-  for (size_t b = 0; b < blocks; ++b) {
+  for (size_t b = 0; b < out.pairs * 2; ++b) {
+    uint8_t* unit = out.Unit(r, b / 2);
+    int8_t* dst = reinterpret_cast<int8_t*>(unit) + (b & 1) * kBlockSize;
+    float lane_scales[8];
+    int32_t minus8[8];
+    if (b >= blocks) {  // the missing half of the last pair
+      std::memset(dst, 0, kBlockSize);
+      std::memset(unit + QuantizedRows::kLaneScalesAt + 32, 0, 32);
+      std::memset(unit + QuantizedRows::kMinus8At + 32, 0, 32);
+      continue;
+    }
     const size_t begin = b * kBlockSize;
     const size_t count = std::min(kBlockSize, k - begin);
     float v[kBlockSize] = {};
@@ -43,7 +52,6 @@ void QuantizeRow(const float* row, size_t k, size_t r, QuantizedRows& out) {
       x = x > 127.0f ? 127.0f : x >= -128.0f ? x : -128.0f;  // NaN saturates to -128, as ONNX Runtime's packs do
       q[i] = static_cast<int8_t>(static_cast<int>((x + kRound) - kRound));
     }
-    int8_t* dst = &out.codes[(r * blocks + b) * kBlockSize];
     // Even elements first, then odd ones: the order of a weight block's low, then high, nibbles.
     int32_t sum = 0;
     for (size_t i = 0; i < kBlockSize / 2; ++i) {
@@ -54,10 +62,11 @@ void QuantizeRow(const float* row, size_t k, size_t r, QuantizedRows& out) {
     out.scales[r * blocks + b] = scale;
     out.block_sums[r * blocks + b] = sum;
     for (size_t lane = 0; lane < 8; ++lane) {
-      out.lane_scales[(r * blocks + b) * 8 + lane] = scale;
-      const int32_t s = dst[4 * lane] + dst[4 * lane + 1] + dst[4 * lane + 2] + dst[4 * lane + 3];
-      out.minus8_lane_sums[(r * blocks + b) * 8 + lane] = -8 * s;
+      lane_scales[lane] = scale;
+      minus8[lane] = -8 * (dst[4 * lane] + dst[4 * lane + 1] + dst[4 * lane + 2] + dst[4 * lane + 3]);
     }
+    std::memcpy(unit + QuantizedRows::kLaneScalesAt + (b & 1) * 32, lane_scales, 32);
+    std::memcpy(unit + QuantizedRows::kMinus8At + (b & 1) * 32, minus8, 32);
   }
 }
 
@@ -73,7 +82,7 @@ void MatMulInt4Scalar(const Int4Weights& w, const QuantizedRows& a, size_t n_beg
       float acc = 0.0f;
       for (size_t b = 0; b < blocks; ++b) {
         const uint8_t* wb = w.codes + (n * blocks + b) * 16;
-        const int8_t* ab = &a.codes[(r * blocks + b) * kBlockSize];
+        const int8_t* ab = a.Codes(r, b);
         const int zp = WeightZeroPoint(w, n, b);
         int32_t dot = 0;
         for (size_t j = 0; j < 16; ++j) {

@@ -34,19 +34,30 @@ struct Int4Weights {
 
 // Rows of activations quantized to int8 per block, in the order the kernels read them: within a
 // block the 16 even elements come first, then the 16 odd ones (matching a weight block's low and
-// high nibbles), so no kernel has to interleave nibbles.
+// high nibbles), so no kernel has to interleave nibbles. What the SIMD kernels read sits in
+// units of two blocks, all rows of one pair of blocks next to each other (pair-major): the rows
+// a kernel works on are then at fixed offsets from one pointer.
 struct QuantizedRows {
+  // One row's pair of blocks: int8 codes [64], float scale per int32 lane of the dot product
+  // [16] (each block's scale 8 times), int32 -8 x the sum of the 4 codes each lane covers [16]
+  // (which turns a dot product with raw codes into one with code - 8). A missing second block
+  // (odd block count) is all zeros.
+  static constexpr size_t kUnitBytes = 192;
+  static constexpr size_t kLaneScalesAt = 64, kMinus8At = 128;
+
   size_t rows = 0;
   size_t blocks = 0;
-  std::vector<int8_t> codes;          // [rows][blocks * 32]
+  size_t pairs = 0;
+  std::vector<uint8_t> units;         // [pairs][rows][kUnitBytes]
   std::vector<float> scales;          // [rows][blocks]: max|a| / 127
-  // [rows][blocks * 8], scales repeated 8 times: one per int32 lane of a block's dot product.
-  std::vector<float> lane_scales;
-  // [rows][blocks * 8]: -8 x the sum of the 4 codes that int32 lane i of a block's dot product
-  // covers, which turns a dot product with raw codes into one with (code - 8).
-  std::vector<int32_t> minus8_lane_sums;
-  // [rows][blocks]: the sum of the block's codes (for explicit zero points).
-  std::vector<int32_t> block_sums;
+  std::vector<int32_t> block_sums;    // [rows][blocks]: the sum of the block's codes
+
+  const uint8_t* Unit(size_t row, size_t pair) const { return units.data() + (pair * rows + row) * kUnitBytes; }
+  uint8_t* Unit(size_t row, size_t pair) { return units.data() + (pair * rows + row) * kUnitBytes; }
+  // The 32 codes of block `b` of `row` (even elements, then odd ones).
+  const int8_t* Codes(size_t row, size_t b) const {
+    return reinterpret_cast<const int8_t*>(Unit(row, b / 2)) + (b & 1) * kBlockSize;
+  }
 };
 
 // Quantizes `rows` rows of `k` floats (row r at a + r * lda).
