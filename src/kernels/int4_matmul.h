@@ -32,31 +32,35 @@ struct Int4Weights {
   size_t blocks() const { return (k + kBlockSize - 1) / kBlockSize; }
 };
 
-// Rows of activations quantized to int8 per block, in the order the kernels read them: within a
-// block the 16 even elements come first, then the 16 odd ones (matching a weight block's low and
-// high nibbles), so no kernel has to interleave nibbles. What the SIMD kernels read sits in
-// units of two blocks, all rows of one pair of blocks next to each other (pair-major): the rows
-// a kernel works on are then at fixed offsets from one pointer.
+// Rows of activations quantized to int8 per block, laid out for the kernels: in units of four
+// blocks, the even elements of the four blocks (16 each), then their odd elements, so that the
+// low nibbles of 64 weight bytes (four blocks) meet the first half and the high nibbles the
+// second with no shuffling of the weights. All rows of one unit index sit next to each other
+// (unit-major): the rows a kernel works on are at fixed offsets from one pointer.
 struct QuantizedRows {
-  // One row's pair of blocks: int8 codes [64], float scale per int32 lane of the dot product
-  // [16] (each block's scale 8 times), int32 -8 x the sum of the 4 codes each lane covers [16]
-  // (which turns a dot product with raw codes into one with code - 8). A missing second block
-  // (odd block count) is all zeros.
-  static constexpr size_t kUnitBytes = 192;
-  static constexpr size_t kLaneScalesAt = 64, kMinus8At = 128;
+  // One row's four blocks: codes [128] (even elements of blocks 0..3, then odd elements), a
+  // float scale per int32 lane of a dot product over them [16] (block i's scale in lanes
+  // 4i..4i+3), and int32 -8 x the sum of the 8 codes each lane covers [16] (which turns a dot
+  // product with raw codes into one with code - 8). Blocks past the last are all zeros.
+  static constexpr size_t kBlocksPerUnit = 4;
+  static constexpr size_t kUnitBytes = 256;
+  static constexpr size_t kOddAt = 64, kLaneScalesAt = 128, kMinus8At = 192;
 
   size_t rows = 0;
   size_t blocks = 0;
-  size_t pairs = 0;
-  std::vector<uint8_t> units;         // [pairs][rows][kUnitBytes]
+  size_t units_per_row = 0;
+  std::vector<uint8_t> units;         // [units_per_row][rows][kUnitBytes]
   std::vector<float> scales;          // [rows][blocks]: max|a| / 127
   std::vector<int32_t> block_sums;    // [rows][blocks]: the sum of the block's codes
 
-  const uint8_t* Unit(size_t row, size_t pair) const { return units.data() + (pair * rows + row) * kUnitBytes; }
-  uint8_t* Unit(size_t row, size_t pair) { return units.data() + (pair * rows + row) * kUnitBytes; }
-  // The 32 codes of block `b` of `row` (even elements, then odd ones).
-  const int8_t* Codes(size_t row, size_t b) const {
-    return reinterpret_cast<const int8_t*>(Unit(row, b / 2)) + (b & 1) * kBlockSize;
+  const uint8_t* Unit(size_t row, size_t unit) const { return units.data() + (unit * rows + row) * kUnitBytes; }
+  uint8_t* Unit(size_t row, size_t unit) { return units.data() + (unit * rows + row) * kUnitBytes; }
+  // Element 2j (j < 16) of block `b` of `row`, and element 2j + 1.
+  int8_t Even(size_t row, size_t b, size_t j) const {
+    return static_cast<int8_t>(Unit(row, b / kBlocksPerUnit)[(b % kBlocksPerUnit) * 16 + j]);
+  }
+  int8_t Odd(size_t row, size_t b, size_t j) const {
+    return static_cast<int8_t>(Unit(row, b / kBlocksPerUnit)[kOddAt + (b % kBlocksPerUnit) * 16 + j]);
   }
 };
 

@@ -1,4 +1,5 @@
-// The AVX-512 VNNI kernel: two weight blocks (64 codes) per zmm, one vpdpbusd per row and column.
+// The AVX-512 VNNI kernel: four weight blocks (128 codes) per pair of zmm, two vpdpbusd per row
+// and column.
 #include "kernels/int4_matmul.h"
 
 #if defined(__x86_64__)
@@ -20,73 +21,71 @@ namespace {
 
 #define GEMMA4_ALWAYS_INLINE inline __attribute__((always_inline))
 
-// Scales of blocks b and b+1 of one column as [s0 x 8, s1 x 8] (kTail: s0, then zeros).
+// Scales of blocks b..b+3 of one column as [s0 x 4, s1 x 4, s2 x 4, s3 x 4] (the int32 lanes
+// of a dot product over a unit); `count` < 4 (kTail) reads only those and zeroes the rest.
 template <bool kHalf, bool kTail>
-GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE __m512 PairScales(const void* scales, size_t index) {
+GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE __m512 QuadScales(const void* scales, size_t index, unsigned count) {
   __m128 s;
   if constexpr (kHalf) {
     const uint16_t* h = static_cast<const uint16_t*>(scales) + index;
-    uint32_t bits = h[0];
-    if constexpr (!kTail) bits |= static_cast<uint32_t>(h[1]) << 16;
-    s = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(bits)));
+    s = _mm_cvtph_ps(kTail ? _mm_maskz_loadu_epi16(static_cast<__mmask8>((1u << count) - 1), h)
+                           : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(h)));
   } else {
     const float* f = static_cast<const float*>(scales) + index;
-    if constexpr (kTail) {
-      s = _mm_load_ss(f);
-    } else {
-      double d;
-      std::memcpy(&d, f, sizeof d);
-      s = _mm_castpd_ps(_mm_set_sd(d));
-    }
+    s = kTail ? _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << count) - 1), f) : _mm_loadu_ps(f);
   }
-  const __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i pick = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   return _mm512_permutexvar_ps(pick, _mm512_castps128_ps512(s));
 }
 
-// Codes of blocks b and b+1 as bytes [b lo | b hi | b+1 lo | b+1 hi] (kTail: b only).
+// The codes of blocks b..b+3 (64 bytes): low nibbles and high nibbles, each lane of 16 bytes
+// one block, in the order QuantizedRows keeps the even and odd activations.
 template <bool kTail>
-GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE __m512i PairCodes(const uint8_t* p) {
-  __m256i raw;
-  if constexpr (kTail) {
-    raw = _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  } else {
-    raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  }
-  __m512i x = _mm512_zextsi256_si512(raw);
-  x = _mm512_shuffle_i64x2(x, x, _MM_SHUFFLE(1, 1, 0, 0));
-  x = _mm512_srlv_epi64(x, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
-  return _mm512_and_si512(x, _mm512_set1_epi8(0x0F));
+GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE void QuadCodes(const uint8_t* p, unsigned count, __m512i& lo, __m512i& hi) {
+  const __m512i x = kTail ? _mm512_maskz_loadu_epi8((__mmask64{1} << (16 * count)) - 1, p) : _mm512_loadu_si512(p);
+  const __m512i mask = _mm512_set1_epi8(0x0F);
+  lo = _mm512_and_si512(x, mask);
+  hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), mask);
 }
 
-// One pair of blocks (b, b+1; kTail: b alone, the last) for M rows and NC columns.
+// Zero points of blocks b..b+count-1 of column n, each broadcast over its block's 16-byte lane.
+GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE __m512i QuadZeroPoints(const Int4Weights& w, size_t n, size_t b,
+                                                                  unsigned count) {
+  uint32_t packed = 0;
+  for (unsigned i = 0; i < count; ++i) packed |= static_cast<uint32_t>(WeightZeroPoint(w, n, b + i)) << (8 * i);
+  // Byte i of every lane's dword picks that lane's zero point: lane i takes byte i.
+  const __m512i pick = _mm512_set_epi32(0x03030303, 0x03030303, 0x03030303, 0x03030303, 0x02020202, 0x02020202,
+                                        0x02020202, 0x02020202, 0x01010101, 0x01010101, 0x01010101, 0x01010101, 0, 0, 0, 0);
+  return _mm512_shuffle_epi8(_mm512_set1_epi32(static_cast<int>(packed)), pick);
+}
+
+// One unit of four blocks from b (kTail: `count` < 4 of them, the last) for M rows and NC columns.
 template <int M, int NC, bool kZeroPoints, bool kHalf, bool kTail>
-GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE void PairStep(const Int4Weights& w, const QuantizedRows& a, size_t row0,
-                                                         size_t n, size_t b, __m512 (&acc)[M][NC]) {
+GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE void QuadStep(const Int4Weights& w, const QuantizedRows& a, size_t row0,
+                                                         size_t n, size_t b, unsigned count, __m512 (&acc)[M][NC]) {
   const size_t blocks = w.blocks();
-  __m512i codes[NC];
+  __m512i lo[NC], hi[NC];
   __m512 wscale[NC];
   [[maybe_unused]] __m512i zero_points[NC];
 #pragma GCC unroll 8
   for (int j = 0; j < NC; ++j) {
-    codes[j] = PairCodes<kTail>(w.codes + ((n + j) * blocks + b) * 16);
-    wscale[j] = PairScales<kHalf, kTail>(w.scales, (n + j) * blocks + b);
-    if constexpr (kZeroPoints) {
-      const uint8_t zp = w.zero_points[(n + j) * ((blocks + 1) / 2) + b / 2];
-      zero_points[j] = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(zp & 0x0F)),
-                                          _mm256_set1_epi8(static_cast<char>(zp >> 4)), 1);
-    }
+    QuadCodes<kTail>(w.codes + ((n + j) * blocks + b) * 16, count, lo[j], hi[j]);
+    wscale[j] = QuadScales<kHalf, kTail>(w.scales, (n + j) * blocks + b, count);
+    if constexpr (kZeroPoints) zero_points[j] = QuadZeroPoints(w, n + j, b, count);
   }
-  // The rows' units are contiguous: row m's at m * kUnitBytes (a missing second block is zeros).
-  const uint8_t* unit = a.Unit(row0, b / 2);
+  // The rows' units are contiguous: row m's at m * kUnitBytes.
+  const uint8_t* unit = a.Unit(row0, b / QuantizedRows::kBlocksPerUnit);
 #pragma GCC unroll 8
   for (int m = 0; m < M; ++m) {
     const uint8_t* u = unit + m * QuantizedRows::kUnitBytes;
-    const __m512i act = _mm512_loadu_si512(u);
+    const __m512i even = _mm512_loadu_si512(u);
+    const __m512i odd = _mm512_loadu_si512(u + QuantizedRows::kOddAt);
     const __m512 ascale = _mm512_loadu_ps(u + QuantizedRows::kLaneScalesAt);
     [[maybe_unused]] __m512i init;
-    [[maybe_unused]] __m512i negated;
+    [[maybe_unused]] __m512i neg_even, neg_odd;
     if constexpr (kZeroPoints) {
-      negated = _mm512_sub_epi8(_mm512_setzero_si512(), act);
+      neg_even = _mm512_sub_epi8(_mm512_setzero_si512(), even);
+      neg_odd = _mm512_sub_epi8(_mm512_setzero_si512(), odd);
     } else {
       init = _mm512_loadu_si512(u + QuantizedRows::kMinus8At);
     }
@@ -94,11 +93,13 @@ GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE void PairStep(const Int4Weights& w, co
     for (int j = 0; j < NC; ++j) {
       __m512i dot;
       if constexpr (kZeroPoints) {
-        dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_points[j], negated);
-        dot = _mm512_dpbusd_epi32(dot, codes[j], act);
+        dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero_points[j], neg_even);
+        dot = _mm512_dpbusd_epi32(dot, zero_points[j], neg_odd);
       } else {
-        dot = _mm512_dpbusd_epi32(init, codes[j], act);
+        dot = init;
       }
+      dot = _mm512_dpbusd_epi32(dot, lo[j], even);
+      dot = _mm512_dpbusd_epi32(dot, hi[j], odd);
       acc[m][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ascale, wscale[j]), acc[m][j]);
     }
   }
@@ -115,8 +116,10 @@ GEMMA4_AVX512_TARGET void Tile(const Int4Weights& w, const QuantizedRows& a, siz
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) acc[m][j] = _mm512_setzero_ps();
   size_t b = 0;
-  for (; b + 2 <= blocks; b += 2) PairStep<M, NC, kZeroPoints, kHalf, false>(w, a, row0, n, b, acc);
-  if (b < blocks) PairStep<M, NC, kZeroPoints, kHalf, true>(w, a, row0, n, b, acc);
+  for (; b + 4 <= blocks; b += 4) QuadStep<M, NC, kZeroPoints, kHalf, false>(w, a, row0, n, b, 4, acc);
+  if (b < blocks) {
+    QuadStep<M, NC, kZeroPoints, kHalf, true>(w, a, row0, n, b, static_cast<unsigned>(blocks - b), acc);
+  }
 #pragma GCC unroll 8
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 8

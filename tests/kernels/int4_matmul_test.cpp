@@ -163,7 +163,7 @@ std::vector<double> SummationSlack(const Inputs& in, const QuantizedRows& q) {
         int dot = 0, raw_dot = 0, block_sum = 0;
         for (size_t j = 0; j < 16; ++j) {
           const uint8_t byte = c.codes[(n * w.blocks() + b) * 16 + j];
-          const int lo = q.Codes(r, b)[j], hi = q.Codes(r, b)[16 + j];
+          const int lo = q.Even(r, b, j), hi = q.Odd(r, b, j);
           raw_dot += (byte & 0x0F) * lo + (byte >> 4) * hi;
           block_sum += lo + hi;
         }
@@ -278,14 +278,14 @@ TEST(Int4MatMul, QuantizesLikeOnnxRuntime) {
   QuantizeRows(a.data(), 1, 32, 32, q);
   EXPECT_FLOAT_EQ(q.scales[0], 1.0f);
   const int expected[] = {0, 2, 2, 0, -2, -2, 126, -126};
-  EXPECT_EQ(q.Codes(0, 0)[0], 127);
-  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(q.Codes(0, 0)[i + 1], expected[i]) << "tie " << ties[i];
+  EXPECT_EQ(q.Even(0, 0, 0), 127);
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(q.Even(0, 0, i + 1), expected[i]) << "tie " << ties[i];
   // K = 40: the second block has 8 values and 24 zeros of padding.
   std::vector<float> b(40, 0.25f);
   QuantizeRows(b.data(), 1, 40, 40, q);
   ASSERT_EQ(q.blocks, 2u);
   EXPECT_EQ(q.block_sums[1], 8 * 127);
-  EXPECT_EQ(q.Codes(0, 1)[20], 0);
+  EXPECT_EQ(q.Even(0, 1, 10), 0);  // element 20: padding
 }
 
 TEST(CpuFeatures, EnvironmentForcesATarget) {
