@@ -34,8 +34,8 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
                "Copy every KV cache into a second buffer each step (default: layers whose attention can update "
                "its cache in place, e.g. GroupQueryAttention, write only the new positions)");
   app.add_option("--kernels", flags.runtime.kernels,
-                 "MatMulNBits kernel: gemma4 (ours, int4 x int8, weights read in place; GEMMA4_KERNEL_ISA=scalar|avx2|"
-                 "avxvnni|avx512vnni forces its CPU target) or ort (ONNX Runtime's)")
+                 "MatMulNBits kernel: ort (ONNX Runtime's) or gemma4 (ours, int4 x int8, weights read in place, float32 "
+                 "graphs; GEMMA4_KERNEL_ISA=scalar|avx2|avxvnni|avx512vnni forces its CPU target)")
       ->check(CLI::IsMember({"gemma4", "ort"}))->envname("GEMMA4_KERNELS")->capture_default_str();
   app.add_option("--graph-opt", flags.runtime.graph_optimization_level, "ONNX Runtime graph optimisation level (0, 1, 2, 99)")
       ->check(CLI::IsMember({0, 1, 2, 99}))->capture_default_str();

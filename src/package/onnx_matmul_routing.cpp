@@ -75,7 +75,7 @@ std::string RoutedOp(Reader node, const std::map<std::string, int32_t, std::less
   if (inputs.size() > 3 && !inputs[3].empty() && type_of(inputs[3]) != kUint8) return "";
   const int32_t scale_type = type_of(inputs[2]);
   if (scale_type == kFloat) return routing.op_float;
-  if (scale_type == kFloat16) return routing.op_half;
+  if (scale_type == kFloat16) return routing.op_half;  // "" keeps it
   return "";
 }
 

@@ -14,7 +14,7 @@ namespace gemma4::onnx {
 struct MatMulRouting {
   std::string domain;    // the new nodes' domain (an opset_import for it is added, version 1)
   std::string op_float;  // op_type for nodes with float scales (float activations)
-  std::string op_half;   // op_type for nodes with float16 scales
+  std::string op_half;   // op_type for nodes with float16 scales ("": they stay)
 };
 
 struct RoutedModel {

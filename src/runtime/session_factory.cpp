@@ -137,8 +137,11 @@ Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesys
     so.AddConfigEntry("session.model_external_initializers_file_folder_path", data_folder.c_str());
     Log(LogLevel::kDebug, "creating session for part " + part + " of " + onnx.string() + " on " + device);
     if (UsesOwnKernels(device, options)) {
+      // Float16 graphs stay on ONNX Runtime's kernel: ours matches its MatMulNBits node for node
+      // (tests/kernels), but on the q4f16 test packages the greedy tokens then part from the
+      // references' (tests/generate parity suites), and that is not understood yet.
       const onnx::RoutedModel routed = onnx::RouteMatMulNBits(
-          bytes, {kernels::kOpDomain, kernels::kOpF32, kernels::kOpF16}, onnx.string() + " (part " + part + ")");
+          bytes, {kernels::kOpDomain, kernels::kOpF32, ""}, onnx.string() + " (part " + part + ")");
       Log(LogLevel::kDebug, onnx.string() + " (part " + part + "): " + std::to_string(routed.routed) +
                                 " MatMulNBits on gemma4's int4 kernel (" + kernels::IsaName(kernels::DefaultIsa()) +
                                 "), " + std::to_string(routed.kept) + " on ONNX Runtime's");

@@ -59,6 +59,12 @@ TEST(RouteMatMulNBits, MovesAccuracyLevel4NodesByScaleType) {
   }
 }
 
+TEST(RouteMatMulNBits, KeepsHalfNodesWhenNoHalfOpIsGiven) {
+  const RoutedModel r = RouteMatMulNBits(MatMulNBitsModel(Case(true, 4, false)), {"test.domain", "OpF32", ""}, "m.onnx");
+  EXPECT_EQ(r.routed, 0u);
+  EXPECT_EQ(r.kept, 1u);
+}
+
 TEST(RouteMatMulNBits, KeepsFloatActivationNodesOnOnnxRuntime) {
   for (int level : {0, 1, 2, 3}) {
     const std::string model = MatMulNBitsModel(Case(false, level, false));
