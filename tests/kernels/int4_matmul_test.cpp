@@ -261,7 +261,6 @@ TEST(Int4MatMul, EveryTargetIsNoWorseThanOnnxRuntime) {
       SCOPED_TRACE(Describe(shape) + " on " + IsaName(isa));
       const std::vector<float> ours = RunOurs(isa, in, q);
       EXPECT_LE(MaxError(ours, ref), ort_error + max_slack) << "ONNX Runtime's error " << ort_error;
-      if (getenv("PRINT_ERR")) printf("%s %s ours %g ort %g\n", Describe(shape).c_str(), IsaName(isa), MaxError(ours, ref), ort_error);
       // Same codes, same scales, exact integer dots: the two may differ by summation order only.
       for (size_t i = 0; i < ours.size(); ++i) {
         ASSERT_LE(std::fabs(static_cast<double>(ours[i]) - ort[i]), slack[i])
