@@ -26,6 +26,16 @@ struct OrtInfo {
 // Loads the ONNX Runtime API on first use; throws Error(kRuntime) when the library is too old.
 const OrtInfo& GetOrtInfo();
 
+// Our own CPU kernels (src/kernels/) as this process would use them.
+struct KernelInfo {
+  std::string isa;                      // the int4 kernel's target: "avx512vnni", "avxvnni", "avx2", "scalar"
+  std::vector<std::string> supported;   // every target this CPU runs, slowest first
+  std::string cpu_features;             // "avx2 fma f16c avx_vnni avx512f ..." as found by CPUID/XGETBV
+};
+// Throws Error(kInvalidArgument/kUnsupported) when GEMMA4_KERNEL_ISA names an unknown or
+// unsupported target.
+KernelInfo GetKernelInfo();
+
 enum class TensorType { kFloat32, kFloat16, kBFloat16, kInt64, kInt32, kBool, kUint8, kInt8, kOther };
 std::string_view TensorTypeName(TensorType type);
 size_t TensorTypeSize(TensorType type);
@@ -98,6 +108,11 @@ struct RuntimeOptions {
                                          // default: the fused kernel rounds differently (float32 ulps),
                                          // which can flip a near-tie against the unfused graph
                                          // transformers.js and the model card's loop run
+  std::string kernels = "ort";           // MatMulNBits on the CPU: "gemma4" runs the float32 nodes our int4
+                                         // kernel handles (4-bit, block 32, accuracy_level 4) on it, reading
+                                         // the weights in place; "ort" keeps ONNX Runtime's kernel everywhere
+                                         // (the default until the greedy tokens match the references on every
+                                         // test package, see docs/BENCHMARKS.md)
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };
@@ -127,6 +142,9 @@ class Runtime {
   // How many RMSNorms the load-time rewrite fused into SimplifiedLayerNormalization (0 when off or
   // when the graph has none it recognises; ONNX Runtime may still fuse some forms itself).
   size_t rms_norms_fused() const;
+  // MatMulNBits nodes of the decoder's sessions on our int4 kernel and on ONNX Runtime's.
+  size_t own_kernel_nodes() const;
+  size_t ort_kernel_nodes() const;
 
   // A fresh, empty cache for one conversation.
   std::unique_ptr<KvState> NewState() const;

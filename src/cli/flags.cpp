@@ -36,6 +36,10 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
   app.add_flag("--fuse-norms", flags.runtime.fuse_norms,
                "Rewrite RMSNorms spelt out in elementary ops into SimplifiedLayerNormalization at load (fewer "
                "kernels per step; rounds differently, so near-ties may resolve otherwise than the unfused graph)");
+  app.add_option("--kernels", flags.runtime.kernels,
+                 "MatMulNBits kernel: ort (ONNX Runtime's) or gemma4 (ours, int4 x int8, weights read in place, float32 "
+                 "graphs; GEMMA4_KERNEL_ISA=scalar|avx2|avxvnni|avx512vnni forces its CPU target)")
+      ->check(CLI::IsMember({"gemma4", "ort"}))->envname("GEMMA4_KERNELS")->capture_default_str();
   app.add_option("--graph-opt", flags.runtime.graph_optimization_level, "ONNX Runtime graph optimisation level (0, 1, 2, 99)")
       ->check(CLI::IsMember({0, 1, 2, 99}))->capture_default_str();
 }

@@ -40,6 +40,17 @@ void PrintText(const nlohmann::json& j) {
     std::printf("ONNX Runtime %s (%s)\n", j["onnxruntime"]["version"].get<std::string>().c_str(),
                 j["onnxruntime"]["library"].get<std::string>().c_str());
   }
+  if (j.contains("kernels")) {
+    const auto& k = j["kernels"];
+    if (k["matmulnbits"] == "gemma4") {
+      std::printf("kernels  MatMulNBits: gemma4 int4 x int8 (%s) on %llu nodes, ONNX Runtime's on %llu; CPU: %s\n",
+                  k["isa"].get<std::string>().c_str(), k["own_nodes"].get<unsigned long long>(),
+                  k["ort_nodes"].get<unsigned long long>(), k["cpu_features"].get<std::string>().c_str());
+    } else {
+      std::printf("kernels  MatMulNBits: ONNX Runtime's (--kernels %s); CPU: %s\n", k["requested"].get<std::string>().c_str(),
+                  k["cpu_features"].get<std::string>().c_str());
+    }
+  }
   std::printf("package  %s\n", j["path"].get<std::string>().c_str());
   std::printf("layout   %s, dtype %s (available: %s)\n", j["layout"].get<std::string>().c_str(),
               j["dtype"].get<std::string>().c_str(), j["available_dtypes"].dump().c_str());

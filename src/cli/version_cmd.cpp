@@ -16,6 +16,10 @@ void Setup(CLI::App& app) {
     std::cout << "providers:";
     for (const auto& p : ort.providers) std::cout << ' ' << p;
     std::cout << '\n';
+    const KernelInfo kernels = GetKernelInfo();
+    std::cout << "kernels: int4 MatMulNBits " << kernels.isa << " (supported:";
+    for (const auto& isa : kernels.supported) std::cout << ' ' << isa;
+    std::cout << "); CPU features: " << kernels.cpu_features << '\n';
   });
 }
 

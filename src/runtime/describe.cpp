@@ -67,6 +67,15 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
 
   const OrtInfo& ort = GetOrtInfo();
   j["onnxruntime"] = {{"version", ort.version}, {"library", ort.library_path}, {"providers", ort.providers}};
+  const KernelInfo kernels = GetKernelInfo();
+  const bool own = runtime->own_kernel_nodes() > 0;
+  j["kernels"] = {{"matmulnbits", own ? "gemma4" : "ort"},
+                  {"requested", runtime->options().kernels},
+                  {"isa", own ? nlohmann::json(kernels.isa) : nlohmann::json(nullptr)},
+                  {"own_nodes", runtime->own_kernel_nodes()},
+                  {"ort_nodes", runtime->ort_kernel_nodes()},
+                  {"supported_isas", kernels.supported},
+                  {"cpu_features", kernels.cpu_features}};
   const EmbedIo& e = runtime->embed_io();
   const DecoderIo& d = runtime->decoder_io();
   j["graphs"]["embed"]["inputs"] = SpecsJson(e.inputs);

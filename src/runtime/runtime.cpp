@@ -10,6 +10,7 @@
 #include "gemma4/error.h"
 #include "gemma4/float16.h"
 #include "gemma4/log.h"
+#include "gemma4/read_file.h"
 #include "package/onnx_kv_attention.h"
 #include "package/onnx_proto.h"
 #include "package/onnx_norm_fusion.h"
@@ -62,6 +63,7 @@ struct Runtime::Impl {
   EmbedIo embed_io;
   DecoderIo decoder_io;
   size_t max_context = 0;
+  size_t own_kernel_nodes = 0, ort_kernel_nodes = 0;  // MatMulNBits of the decoder sessions, by kernel
   // Where a step's outputs that no state buffer holds (the split boundary) are allocated.
   Ort::MemoryInfo cpu_memory = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
   // From the graph at load: how each KV layer reads its cache, and the graph edited to allow
@@ -302,12 +304,12 @@ bool Runtime::Impl::LoadSplit(const Package& package, const onnx::ModelSummary& 
     return false;
   }
   Ort::Session first = CreateSessionFromBytes(split->first, package.decoder.onnx, split->data_folder, options.device,
-                                              options, "_kv");
+                                              options, "_kv", own_kernel_nodes, ort_kernel_nodes);
   std::vector<TensorSpec> first_inputs = ReadSpecs(first, true), first_outputs = ReadSpecs(first, false);
   std::map<std::string, int32_t> types;
   for (const auto& spec : first_outputs) types[spec.name] = static_cast<int32_t>(ToOrtType(spec.type));
   Ort::Session second = CreateSessionFromBytes(split->Second(types), package.decoder.onnx, split->data_folder,
-                                               options.device, options, "_head");
+                                               options.device, options, "_head", own_kernel_nodes, ort_kernel_nodes);
 
   // Declared as the whole graph would: its inputs, then logits (and any other output of the
   // head) and the present pairs; the boundary is an implementation detail.
@@ -418,10 +420,13 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   if (!options.kv_prefill || !m.LoadSplit(package, summary)) {
     // The edited graph (when there is one) reads its external data from the model's own folder,
     // as ONNX Runtime does for the file itself.
-    Ort::Session whole = m.kv_plan.model.empty()
+    // Our kernels need the graph's bytes to reroute its MatMulNBits: the file is read when no
+    // edit did (its weights stay in the sidecars, which ONNX Runtime maps).
+    Ort::Session whole = m.kv_plan.model.empty() && !UsesOwnKernels(options.device, options)
                              ? CreateSession(package.decoder.onnx, options.device, options)
-                             : CreateSessionFromBytes(m.kv_plan.model, package.decoder.onnx,
-                                                      package.decoder.onnx.parent_path(), options.device, options, "");
+                             : CreateSessionFromBytes(m.kv_plan.model.empty() ? ReadTextFile(package.decoder.onnx) : m.kv_plan.model,
+                                                      package.decoder.onnx, package.decoder.onnx.parent_path(),
+                                                      options.device, options, "", m.own_kernel_nodes, m.ort_kernel_nodes);
     m.decoder_io = DiscoverDecoderIo(whole, m.decoder_name);
     m.AssignCacheUpdates();
     std::vector<std::string> outputs = PresentNames(m.decoder_io);
@@ -440,6 +445,8 @@ const EmbedIo& Runtime::embed_io() const { return impl_->embed_io; }
 const DecoderIo& Runtime::decoder_io() const { return impl_->decoder_io; }
 const RuntimeOptions& Runtime::options() const { return impl_->options; }
 size_t Runtime::max_context() const { return impl_->max_context; }
+size_t Runtime::own_kernel_nodes() const { return impl_->own_kernel_nodes; }
+size_t Runtime::ort_kernel_nodes() const { return impl_->ort_kernel_nodes; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
 size_t Runtime::rms_norms_fused() const { return impl_->rms_norms_fused; }
 

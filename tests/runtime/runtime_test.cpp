@@ -392,5 +392,60 @@ TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
   EXPECT_EQ(j["files"]["chat_template"], "tokenizer_config.json#chat_template");
 }
 
+// Our int4 kernel (RuntimeOptions::kernels "gemma4") against ONNX Runtime's MatMulNBits on a
+// package whose MatMulNBits use accuracy_level 4 (int8 activations): same nodes routed, same
+// logits up to float rounding, on every CPU target; "ort" leaves every node alone.
+TEST(OwnKernels, RunTheAccuracyLevel4NodesLikeOnnxRuntime) {
+  RuntimeOptions ort_options;
+  ort_options.kernels = "ort";
+  Loaded ort = Load("kv-shared-alt", "q4", ort_options);
+  EXPECT_EQ(ort.runtime->own_kernel_nodes(), 0u);
+  const std::vector<int32_t> ids = Prompt(9, ort.package.config.vocab_size);
+  auto state = ort.runtime->NewState();
+  std::span<const float> first = ort.runtime->Forward(*state, ids);
+  float scale = 0;
+  for (float v : first) scale = std::max(scale, std::abs(v));
+  ASSERT_GT(scale, 0.0f);
+  const char* saved = std::getenv("GEMMA4_KERNEL_ISA");
+  for (const std::string& isa : GetKernelInfo().supported) {
+    SCOPED_TRACE(isa);
+    ::setenv("GEMMA4_KERNEL_ISA", isa.c_str(), 1);
+    RuntimeOptions options;
+    options.kernels = "gemma4";
+    Loaded ours = Load("kv-shared-alt", "q4", options);
+    EXPECT_GT(ours.runtime->own_kernel_nodes(), 0u);
+    EXPECT_EQ(ours.runtime->ort_kernel_nodes(), 0u);
+    auto s2 = ours.runtime->NewState();
+    std::span<const float> logits = ours.runtime->Forward(*s2, ids);
+    auto s3 = ort.runtime->NewState();
+    std::span<const float> reference = ort.runtime->Forward(*s3, ids);
+    ASSERT_EQ(logits.size(), reference.size());
+    // Same codes and scales, exact integer dots: only float summation order differs per node.
+    EXPECT_LT(MaxAbsDiff(logits, reference), 1e-5f * scale);  // measured: 2e-7 x scale
+  }
+  if (saved != nullptr) ::setenv("GEMMA4_KERNEL_ISA", saved, 1);
+  else ::unsetenv("GEMMA4_KERNEL_ISA");
+}
+
+TEST(OwnKernels, LeaveFloat16GraphsOnOnnxRuntime) {
+  RuntimeOptions options;
+  options.kernels = "gemma4";
+  Loaded half = Load("kv-shared-alt", "q4f16", options);
+  EXPECT_EQ(half.runtime->own_kernel_nodes(), 0u);
+  EXPECT_GT(half.runtime->ort_kernel_nodes(), 0u);
+}
+
+TEST(OwnKernels, RejectsAnUnknownKernelChoice) {
+  RuntimeOptions options;
+  options.kernels = "fastest";
+  try {
+    Load("kv-shared-alt", "q4", options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("'fastest'"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace gemma4

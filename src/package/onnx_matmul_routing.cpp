@@ -1,0 +1,153 @@
+// The MatMulNBits rewrite: nodes are re-emitted field by field with only op_type and domain
+// replaced, every other field (and every other message) copied verbatim.
+#include "package/onnx_matmul_routing.h"
+
+#include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "gemma4/error.h"
+#include "package/proto_wire.h"
+
+namespace gemma4::onnx {
+
+namespace {
+
+using wire::Field;
+using wire::Fields;
+using wire::PutBytesField;
+using wire::PutVarint;
+using wire::Reader;
+
+constexpr int32_t kFloat = 1, kUint8 = 2, kFloat16 = 10;
+
+struct Attribute {
+  bool has_int = false;
+  int64_t i = 0;
+};
+
+// The new op_type for `node`, or "" when it stays.
+std::string RoutedOp(Reader node, const std::map<std::string, int32_t, std::less<>>& initializer_types,
+                     const MatMulRouting& routing) {
+  std::string_view op_type, domain;
+  std::vector<std::string_view> inputs;
+  std::map<std::string_view, Attribute> attributes;
+  uint32_t f, w;
+  while (node.Tag(f, w)) {
+    if (f == 1 && w == 2) inputs.push_back(node.Bytes());
+    else if (f == 4 && w == 2) op_type = node.Bytes();
+    else if (f == 7 && w == 2) domain = node.Bytes();
+    else if (f == 5 && w == 2) {
+      Reader a = node.Sub();
+      std::string_view name;
+      Attribute attr;
+      uint32_t af, aw;
+      while (a.Tag(af, aw)) {
+        if (af == 1 && aw == 2) name = a.Bytes();
+        else if (af == 3 && aw == 0) attr.has_int = true, attr.i = static_cast<int64_t>(a.Varint());
+        else a.Skip(aw);
+      }
+      attributes[name] = attr;
+    } else {
+      node.Skip(w);
+    }
+  }
+  if (op_type != "MatMulNBits" || domain != "com.microsoft") return "";
+  auto int_attr = [&](std::string_view name, int64_t fallback, bool required) -> std::optional<int64_t> {
+    auto it = attributes.find(name);
+    if (it == attributes.end()) return required ? std::nullopt : std::optional<int64_t>(fallback);
+    if (!it->second.has_int) return std::nullopt;
+    return it->second.i;
+  };
+  const auto bits = int_attr("bits", 4, false), block = int_attr("block_size", 0, true),
+             level = int_attr("accuracy_level", 0, false), k = int_attr("K", 0, true), n = int_attr("N", 0, true);
+  if (!bits || *bits != 4 || !block || *block != 32 || !level || *level != 4 || !k || *k <= 0 || !n || *n <= 0) return "";
+  for (size_t i = 4; i < inputs.size(); ++i) {
+    if (!inputs[i].empty()) return "";  // g_idx or bias
+  }
+  if (inputs.size() < 3) return "";
+  auto type_of = [&](std::string_view name) {
+    auto it = initializer_types.find(name);
+    return it == initializer_types.end() ? 0 : it->second;
+  };
+  if (type_of(inputs[1]) != kUint8) return "";
+  if (inputs.size() > 3 && !inputs[3].empty() && type_of(inputs[3]) != kUint8) return "";
+  const int32_t scale_type = type_of(inputs[2]);
+  if (scale_type == kFloat) return routing.op_float;
+  if (scale_type == kFloat16) return routing.op_half;  // "" keeps it
+  return "";
+}
+
+std::string RewriteNode(Reader node, const std::string& op_type, const std::string& domain) {
+  std::string out;
+  for (const Field& field : Fields(node)) {
+    if (field.number == 4 || field.number == 7) continue;
+    out.append(field.encoded);
+  }
+  PutBytesField(out, 4, op_type);
+  PutBytesField(out, 7, domain);
+  return out;
+}
+
+}  // namespace
+
+RoutedModel RouteMatMulNBits(const std::string& model, const MatMulRouting& routing, const std::string& name) {
+  RoutedModel result;
+  try {
+    const uint8_t* begin = reinterpret_cast<const uint8_t*>(model.data());
+    const Reader whole{begin, begin + model.size(), begin};
+    const std::vector<Field> model_fields = Fields(whole);
+    const Field* graph_field = nullptr;
+    for (const Field& field : model_fields) {
+      if (field.number == 7 && field.wire_type == 2) graph_field = &field;
+    }
+    if (graph_field == nullptr) return result;
+    const std::vector<Field> graph_fields = Fields(graph_field->payload);
+    std::map<std::string, int32_t, std::less<>> initializer_types;
+    for (const Field& field : graph_fields) {
+      if (field.number != 5 || field.wire_type != 2) continue;
+      Reader t = field.payload;
+      std::string tensor_name;
+      int32_t type = 0;
+      uint32_t f, w;
+      while (t.Tag(f, w)) {
+        if (f == 8 && w == 2) tensor_name = std::string(t.Bytes());
+        else if (f == 2 && w == 0) type = static_cast<int32_t>(t.Varint());
+        else t.Skip(w);
+      }
+      initializer_types[tensor_name] = type;
+    }
+    std::string graph;
+    for (const Field& field : graph_fields) {
+      if (field.number == 1 && field.wire_type == 2) {
+        const std::string op = RoutedOp(field.payload, initializer_types, routing);
+        if (!op.empty()) {
+          PutBytesField(graph, 1, RewriteNode(field.payload, op, routing.domain));
+          ++result.routed;
+          continue;
+        }
+        if (wire::StringField(field.payload, 4) == "MatMulNBits") ++result.kept;
+      }
+      graph.append(field.encoded);
+    }
+    if (result.routed == 0) return result;
+    for (const Field& field : model_fields) {
+      if (&field == graph_field) {
+        PutBytesField(result.model, 7, graph);
+      } else {
+        result.model.append(field.encoded);
+      }
+    }
+    std::string opset;
+    PutBytesField(opset, 1, routing.domain);
+    PutVarint(opset, uint64_t(2) << 3);
+    PutVarint(opset, 1);
+    PutBytesField(result.model, 8, opset);
+    return result;
+  } catch (const wire::WireError& e) {
+    throw Error(ErrorKind::kCorrupt, name + ": at byte " + std::to_string(e.offset) + ": " + e.what);
+  }
+}
+
+}  // namespace gemma4::onnx
