@@ -15,8 +15,8 @@ TSAN_BUILD="${GEMMA4_TSAN_BUILD_DIR:-$ROOT/build-tsan}"
 JOBS="${GEMMA4_JOBS:-$(nproc)}"
 
 # Built for compile time, since CI builds these trees from scratch (docs/RELIABILITY.md, "CI time"):
-# the libraries at -O1 with line tables (sanitizer stacks name file:line; -O1 is what the sanitizers
-# are designed for, -O3 costs compile time for no extra findings), the tests' own sources at -O0, and
+# the libraries at -O1 with line tables (sanitizer stacks name file:line; -O1 is what the sanitizers'
+# documentation suggests, and -O3 compiles slower), the tests' own sources at -O0, and
 # unity builds (nlohmann/json parsed and instantiated once per batch of sources, not once per file).
 # No demo model, no benchmarks: only the libraries and the tests that run here.
 common=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
