@@ -72,6 +72,14 @@ struct Exchange {
     channel.Close();
   }
 
+  // For the log line of a client that left: a job still running on its slot (it stops at its next
+  // token) writes its outcome from the slot's thread, so the outcome is read only once done() has
+  // published it under the job's mutex (ThreadSanitizer: server.ServerEmbedding.*).
+  std::string LeftDetail() const {
+    if (!job->done()) return std::string("client disconnected; stopping at its next token") + (stream ? " stream" : "");
+    return "client disconnected; " + LogDetail();
+  }
+
   std::string LogDetail() const {
     if (job->error) return "error";
     const Usage& usage = outcome.usage;
@@ -284,7 +292,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
         // Nobody to answer: free the queue place or the slot now; the slot's thread completes
         // a running job at its next token.
         queue->Cancel(ex->job, gone_error(), /*interrupt=*/true);
-        HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
+        HttpTransport::SetLogDetail(ex->LeftDetail());
         HttpTransport::SendError(res, MakeErrorResponse(499, "the client disconnected", {}, "cancelled"));
         return;
       }
@@ -309,7 +317,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
     auto last_write = Clock::now();
     auto client_left = [&] {
       queue->Cancel(ex->job, gone_error(), /*interrupt=*/true);
-      HttpTransport::SetLogDetail("client disconnected; " + ex->LogDetail());
+      HttpTransport::SetLogDetail(ex->LeftDetail());
     };
     while (true) {
       const auto status = ex->channel.Pop(data, Clock::now() + kPoll);
