@@ -70,6 +70,7 @@ struct Runtime::Impl {
   // From the graph and config.json at load: which caches keep only their sliding window, and how far.
   onnx::KvWindowPlan window_plan;
   size_t window = 0;  // the trimmed layers' window, 0 when none is trimmed
+  size_t attention_heads = 0;  // config.json num_attention_heads (sizes the prefill chunk at depth)
 
   void Check();
   // Applies kv_plan to decoder_io.kv_layers (in_place only where the plan and the shapes allow).
@@ -423,6 +424,7 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   const onnx::ModelSummary summary = onnx::ReadModelSummary(package.decoder.onnx);
   m.kv_plan = PlanCacheUpdates(package.decoder.onnx, summary, options);
   m.window_plan = PlanWindows(package.decoder.onnx, package.config, m.kv_plan, options);
+  m.attention_heads = static_cast<size_t>(std::max<int64_t>(package.config.num_attention_heads, 0));
   if (!options.kv_prefill || !m.LoadSplit(package, summary)) {
     // The edited graph (when there is one) reads its external data from the model's own folder,
     // as ONNX Runtime does for the file itself.
@@ -493,13 +495,23 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
   size_t chunk = m.options.prefill_chunk;
   // Trimmed layers hold their window plus the step: chunks of about a window keep them bounded.
   const size_t window_chunk = m.window > 0 ? std::max<size_t>(KvWindowPositions(m.window, m.options.kv_window_margin), 64) : 0;
-  if (chunk == 0 && window_chunk > 0) chunk = window_chunk;
+  const bool adaptive = chunk == 0 && window_chunk > 0;
+  if (adaptive) chunk = window_chunk;
+  // With trimmed windows the full-attention layers are what grows: their scores for a chunk are
+  // heads x chunk x (history + chunk) floats, which ONNX Runtime's arena keeps at its peak. Deep in
+  // a conversation the default chunk shrinks to keep them within kScoreBudget.
+  constexpr size_t kScoreBudget = size_t{256} << 20;
+  auto chunk_at = [&](size_t history) {
+    if (!adaptive || m.attention_heads == 0) return chunk;
+    const size_t per_query = m.attention_heads * (history + chunk) * sizeof(float);
+    return std::clamp<size_t>(kScoreBudget / per_query, 64, chunk);
+  };
   size_t done = 0;
   if (m.head.session) {
     const size_t prefix = ids.size() - logits_to_keep;
     if (chunk == 0) chunk = prefix;
     while (done < prefix) {
-      const size_t step = std::min(chunk, prefix - done);
+      const size_t step = std::min(chunk_at(state.cached()), prefix - done);
       m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/false);
       done += step;
     }
@@ -509,7 +521,7 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
     chunk = std::max(chunk, logits_to_keep);
     while (ids.size() - done > chunk) {
       // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
-      const size_t step = std::min(chunk, ids.size() - done - logits_to_keep);
+      const size_t step = std::min(chunk_at(state.cached()), ids.size() - done - logits_to_keep);
       if (step == 0) break;
       m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/true);
       done += step;

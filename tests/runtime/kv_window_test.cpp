@@ -4,10 +4,12 @@
 // positions, clones, bounded buffers, and the memory plan.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "gemma4/describe.h"
 #include "gemma4/runtime.h"
+#include "package/onnx_kv_window.h"
 #include "runtime/kv_state.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
@@ -265,6 +267,40 @@ TEST(KvWindow, AConfigThatDisagreesWithTheGraphKeepsEverything) {
     EXPECT_NE(note.find(std::string(package) == "gqa" ? "local_window_size 8" : "no constant 6"), std::string::npos)
         << note;
   }
+}
+
+// The gqa decoder with do_rotary set on its sliding GroupQueryAttention nodes (edited with python's
+// onnx, weights left out: the plan reads only the graph).
+TEST(KvWindow, GroupQueryAttentionThatRotatesKeysItselfIsNotTrimmed) {
+  testing::TempDir dir;
+  const auto src = testing::TestModel("gqa") / "onnx" / "decoder_model_merged_q4.onnx";
+  const auto dst = dir / "rotary.onnx";
+  const std::string script =
+      "import onnx, sys\n"
+      "from onnx import helper\n"
+      "m = onnx.load(sys.argv[1], load_external_data=False)\n"
+      "for n in m.graph.node:\n"
+      "    if n.op_type == 'GroupQueryAttention' and any(a.name == 'local_window_size' and a.i > 0 for a in n.attribute):\n"
+      "        n.attribute.append(helper.make_attribute('do_rotary', 1))\n"
+      "onnx.save(m, sys.argv[2])\n";
+  testing::WriteFile(dir / "edit.py", script);
+  const std::string command = std::string(GEMMA4_PYTHON) + " " + (dir / "edit.py").string() + " " + src.string() + " " +
+                              dst.string();
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  Loaded l = Load("gqa");
+  std::vector<onnx::KvWindowLayer> layers;
+  for (const KvLayerSpec& layer : l.runtime->decoder_io().kv_layers) {
+    layers.push_back({layer.past_key.name, layer.past_value.name,
+                      l.package.config.layer_types.at(layer.index) == "sliding_attention", 0});
+  }
+  const std::string bytes = testing::ReadFile(dst);
+  onnx::KvWindowPlan plan = onnx::PlanKvWindow(dst, bytes, layers, l.package.config.sliding_window);
+  EXPECT_FALSE(plan.trimmed);
+  EXPECT_TRUE(plan.model.empty());
+  EXPECT_NE(plan.note.find("do_rotary"), std::string::npos) << plan.note;
+  // The unedited graph is recognised with the same layers.
+  const std::string original = testing::ReadFile(src);
+  EXPECT_TRUE(onnx::PlanKvWindow(src, original, layers, l.package.config.sliding_window).trimmed);
 }
 
 TEST(KvWindow, SwitchedOffEveryLayerKeepsItsHistory) {
