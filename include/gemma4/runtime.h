@@ -99,8 +99,11 @@ struct RuntimeOptions {
   bool kv_in_place = true;               // update caches in place where the graph allows it (past and
                                          // present bound to one buffer: GroupQueryAttention); off: every
                                          // step writes present.* into a second buffer (a full copy)
-  bool kv_window = true;                 // sliding-window layers keep only their window where the graph
-                                         // allows it (onnx_kv_window.h); off: every cache keeps all
+  bool kv_window = false;                // sliding-window layers keep only their window where the graph
+                                         // allows it (onnx_kv_window.h); off: every cache keeps all.
+                                         // Off by default for now: on graphs whose MatMulNBits quantize
+                                         // activations (accuracy_level 4) the shorter key range rounds
+                                         // differently enough to flip near-ties (docs/BENCHMARKS.md)
   size_t kv_window_margin = 0;           // positions kept beyond the window so that a rewind (rejected
                                          // draft tokens, prefix reuse) stays a length change; 0: one
                                          // window. A rewind further back re-prefills the conversation

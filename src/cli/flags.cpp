@@ -33,9 +33,9 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
   app.add_flag("!--no-kv-in-place", flags.runtime.kv_in_place,
                "Copy every KV cache into a second buffer each step (default: layers whose attention can update "
                "its cache in place, e.g. GroupQueryAttention, write only the new positions)");
-  app.add_flag("!--no-kv-window", flags.runtime.kv_window,
-               "Keep the whole history in sliding-window layers too (default: where the graph allows it, they "
-               "keep only their window plus a rollback margin)");
+  app.add_flag("--kv-window,!--no-kv-window", flags.runtime.kv_window,
+               "Sliding-window layers keep only their window plus a rollback margin, where the graph allows it "
+               "(default off: every layer keeps the whole history)");
   app.add_option("--kv-window-margin", flags.runtime.kv_window_margin,
                  "Positions sliding-window layers keep beyond their window, so that rewinding that far stays cheap "
                  "(0: one window; a rewind further back re-prefills the conversation)")

@@ -92,13 +92,11 @@ void PrintText(const nlohmann::json& j) {
     const auto& w = d["kv_window"];
     if (w.value("trimmed", false)) {
       std::printf("sliding window: %lld layers keep only their window of %lld positions (%lld held with the rollback "
-                  "margin of %lld and the eviction slack), however long the context
-",
+                  "margin of %lld and the eviction slack), however long the context\n",
                   w["layers"].get<long long>(), w["window"].get<long long>(), w["held_positions"].get<long long>(),
                   w["margin"].get<long long>());
     } else {
-      std::printf("sliding window: every layer keeps the whole history: %s
-", w.value("note", "").c_str());
+      std::printf("sliding window: every layer keeps the whole history: %s\n", w.value("note", "").c_str());
     }
   }
   for (const auto& l : d["kv_layers"]) {

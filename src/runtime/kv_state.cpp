@@ -16,7 +16,15 @@ size_t NextKvCapacity(size_t current, size_t needed, size_t max_context, bool fi
   return std::max(needed, std::min(grown, max_context));
 }
 
-size_t KvWindowPositions(size_t window, size_t margin) { return window + (margin ? margin : window) + window; }
+// The first held position stays a multiple of this: a key then sits at the same index modulo 256
+// as in the whole cache, so SIMD reductions and GEMM blocks over the keys add the same values in
+// the same order (masked keys contribute exact zeros), and the logits come out as the whole
+// cache's, bit for bit on the CPU kernels measured (kv_window_test.cpp).
+constexpr size_t kEvictAlign = 256;
+
+size_t KvWindowPositions(size_t window, size_t margin) {
+  return window + (margin ? margin : window) + std::max(window, kEvictAlign);
+}
 
 KvStateImpl::KvStateImpl(const DecoderIo& io, size_t max_context, bool fixed_capacity, size_t window_margin)
     : io_(&io), max_context_(max_context), fixed_(fixed_capacity),
@@ -69,11 +77,15 @@ void KvStateImpl::Evict(size_t drop) {
 void KvStateImpl::PrepareStep(size_t count) {
   size_t window_positions = 0;
   if (window_ > 0) {
-    // Keep window + margin positions; evict only when the slack (one more window) is used up, so a
-    // memmove of the kept positions happens once every `window` positions at most.
+    // Keep window + margin positions (up to kEvictAlign more); evict only when the slack (one more
+    // window, at least kEvictAlign) is used up, so a memmove of the kept positions happens once
+    // every `window` positions at most.
     const size_t keep = window_ + window_margin_;
     const size_t held = cached_ - window_offset_;
-    if (held > keep && held + count > KvWindowPositions(window_, window_margin_)) Evict(held - keep);
+    if (held > keep && held + count > KvWindowPositions(window_, window_margin_)) {
+      const size_t offset = (cached_ - keep) / kEvictAlign * kEvictAlign;
+      if (offset > window_offset_) Evict(offset - window_offset_);
+    }
     window_positions = std::max(cached_ - window_offset_ + count, KvWindowPositions(window_, window_margin_));
   }
   Allocate(NextKvCapacity(capacity_, cached_ + count, max_context_, fixed_), window_positions);

@@ -9,7 +9,8 @@
 //
 // A layer trimmed to its sliding window (KvLayerSpec::window > 0) holds only positions
 // [window_offset(), cached()): before a step that would not fit its window, margin and one more
-// window of slack, the oldest positions are dropped (one memmove per head, every `window` steps).
+// window of slack, the oldest positions are dropped (one memmove per head, every `window` steps),
+// keeping window_offset() a multiple of 256 (see kv_state.cpp).
 // A rewind that keeps at least `window` positions before the new end is a length change; one
 // reaching further back empties the caches and leaves the tokens pending (cached() < length()),
 // and the next Forward re-prefills them first: exact, as a fresh prompt is.
@@ -27,7 +28,8 @@ namespace gemma4 {
 // (-c), else geometric growth (at least doubling, from 64) capped at `max_context`.
 size_t NextKvCapacity(size_t current, size_t needed, size_t max_context, bool fixed);
 // Positions a trimmed layer's buffer holds between evictions: window + margin + one window of
-// slack (a step longer than the slack grows it by the rest). `margin` 0 means one window.
+// slack, at least 256 (a step longer than the slack grows it by the rest). `margin` 0 means one
+// window.
 size_t KvWindowPositions(size_t window, size_t margin);
 
 class KvStateImpl final : public KvState {

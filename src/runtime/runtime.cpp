@@ -376,7 +376,7 @@ onnx::KvWindowPlan PlanWindows(const std::filesystem::path& onnx_path, const Mod
   if (!options.kv_window) {
     onnx::KvWindowPlan off;
     off.layers = std::move(layers);
-    off.note = "off (RuntimeOptions::kv_window, --no-kv-window)";
+    off.note = "off (RuntimeOptions::kv_window; --kv-window turns it on)";
     return off;
   }
   onnx::KvWindowPlan plan;
@@ -493,8 +493,11 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
   // last ones, in chunks when its logits cover every position (no num_logits_to_keep: 1 MiB per
   // token at Gemma's vocabulary) so that buffer stays bounded.
   size_t chunk = m.options.prefill_chunk;
-  // Trimmed layers hold their window plus the step: chunks of about a window keep them bounded.
-  const size_t window_chunk = m.window > 0 ? std::max<size_t>(KvWindowPositions(m.window, m.options.kv_window_margin), 64) : 0;
+  // Trimmed layers hold their window plus the step: chunks of a few windows keep them bounded
+  // (2048 at least, so that a prompt of that size still goes in one call, as it would untrimmed).
+  constexpr size_t kMinWindowChunk = 2048;
+  const size_t window_chunk =
+      m.window > 0 ? std::max(KvWindowPositions(m.window, m.options.kv_window_margin), kMinWindowChunk) : 0;
   const bool adaptive = chunk == 0 && window_chunk > 0;
   if (adaptive) chunk = window_chunk;
   // With trimmed windows the full-attention layers are what grows: their scores for a chunk are
@@ -506,28 +509,37 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
     const size_t per_query = m.attention_heads * (history + chunk) * sizeof(float);
     return std::clamp<size_t>(kScoreBudget / per_query, 64, chunk);
   };
-  size_t done = 0;
-  if (m.head.session) {
-    const size_t prefix = ids.size() - logits_to_keep;
-    if (chunk == 0) chunk = prefix;
-    while (done < prefix) {
-      const size_t step = std::min(chunk_at(state.cached()), prefix - done);
-      m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/false);
-      done += step;
+  // A call that fails or is interrupted after some of its chunks leaves the state as it was before
+  // the call: the chunks already in the cache are dropped again (a rewind, re-prefilled when the
+  // window has slid past it).
+  const size_t length_before = state.length();
+  try {
+    size_t done = 0;
+    if (m.head.session) {
+      const size_t prefix = ids.size() - logits_to_keep;
+      if (chunk == 0) chunk = prefix;
+      while (done < prefix) {
+        const size_t step = std::min(chunk_at(state.cached()), prefix - done);
+        m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/false);
+        done += step;
+      }
+    } else {
+      constexpr size_t kChunkWithoutLogitsToKeep = 128;
+      if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : kChunkWithoutLogitsToKeep;
+      chunk = std::max(chunk, logits_to_keep);
+      while (ids.size() - done > chunk) {
+        // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
+        const size_t step = std::min(chunk_at(state.cached()), ids.size() - done - logits_to_keep);
+        if (step == 0) break;
+        m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/true);
+        done += step;
+      }
     }
-  } else {
-    constexpr size_t kChunkWithoutLogitsToKeep = 128;
-    if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : kChunkWithoutLogitsToKeep;
-    chunk = std::max(chunk, logits_to_keep);
-    while (ids.size() - done > chunk) {
-      // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
-      const size_t step = std::min(chunk_at(state.cached()), ids.size() - done - logits_to_keep);
-      if (step == 0) break;
-      m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/true);
-      done += step;
-    }
+    m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
+  } catch (...) {
+    state.Truncate(length_before);
+    throw;
   }
-  m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
 
   const size_t rows = state.logits_rows();
   if (rows < logits_to_keep) {
