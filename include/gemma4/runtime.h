@@ -63,6 +63,9 @@ struct KvLayerSpec {
   bool in_place = false;
   std::string attention;   // the op that reads the cache ("com.microsoft:GroupQueryAttention", "Concat")
   std::string cache_note;  // why the update copies, when it does
+  // A sliding-window layer trimmed at load (see onnx_kv_window.h): the cache keeps only the last
+  // `window` positions before a step (plus a rollback margin); 0 keeps the whole history.
+  int64_t window = 0;
   // Bytes one cached token takes in this layer (keys + values).
   uint64_t BytesPerToken() const { return 2ull * num_heads * head_dim * TensorTypeSize(type); }
 };
@@ -80,6 +83,10 @@ struct DecoderIo {
   TensorSpec attention_mask;
   std::optional<TensorSpec> position_ids;
   std::optional<TensorSpec> num_logits_to_keep;
+  // The mask of the trimmed sliding-window layers (an input the load-time edit adds): ones over
+  // the positions their caches hold plus the step. Absent when no layer is trimmed.
+  std::optional<TensorSpec> window_mask;
+  std::string window_note;  // why no layer is trimmed, when none is
   TensorSpec logits;
   std::vector<KvLayerSpec> kv_layers;  // sorted by index
   std::vector<TensorSpec> inputs, outputs;
@@ -113,6 +120,14 @@ struct RuntimeOptions {
                                          // the weights in place; "ort" keeps ONNX Runtime's kernel everywhere
                                          // (the default until the greedy tokens match the references on every
                                          // test package, see docs/BENCHMARKS.md)
+  bool kv_window = false;                // sliding-window layers keep only their window where the graph
+                                         // allows it (onnx_kv_window.h); off: every cache keeps all.
+                                         // Off by default for now: on graphs whose MatMulNBits quantize
+                                         // activations (accuracy_level 4) the shorter key range rounds
+                                         // differently enough to flip near-ties (docs/BENCHMARKS.md)
+  size_t kv_window_margin = 0;           // positions kept beyond the window so that a rewind (rejected
+                                         // draft tokens, prefix reuse) stays a length change; 0: one
+                                         // window. A rewind further back re-prefills the conversation
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
 };

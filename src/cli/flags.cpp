@@ -40,6 +40,13 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
                  "MatMulNBits kernel: ort (ONNX Runtime's) or gemma4 (ours, int4 x int8, weights read in place, float32 "
                  "graphs; GEMMA4_KERNEL_ISA=scalar|avx2|avxvnni|avx512vnni forces its CPU target)")
       ->check(CLI::IsMember({"gemma4", "ort"}))->envname("GEMMA4_KERNELS")->capture_default_str();
+  app.add_flag("--kv-window,!--no-kv-window", flags.runtime.kv_window,
+               "Sliding-window layers keep only their window plus a rollback margin, where the graph allows it "
+               "(default off: every layer keeps the whole history)");
+  app.add_option("--kv-window-margin", flags.runtime.kv_window_margin,
+                 "Positions sliding-window layers keep beyond their window, so that rewinding that far stays cheap "
+                 "(0: one window; a rewind further back re-prefills the conversation)")
+      ->capture_default_str();
   app.add_option("--graph-opt", flags.runtime.graph_optimization_level, "ONNX Runtime graph optimisation level (0, 1, 2, 99)")
       ->check(CLI::IsMember({0, 1, 2, 99}))->capture_default_str();
 }

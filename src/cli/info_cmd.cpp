@@ -103,6 +103,17 @@ void PrintText(const nlohmann::json& j) {
     std::printf("graph edits: %lld RMSNorms fused into SimplifiedLayerNormalization at load (--fuse-norms)\n",
                 d["rms_norms_fused"].get<long long>());
   }
+  if (d.contains("kv_window")) {
+    const auto& w = d["kv_window"];
+    if (w.value("trimmed", false)) {
+      std::printf("sliding window: %lld layers keep only their window of %lld positions (%lld held with the rollback "
+                  "margin of %lld and the eviction slack), however long the context\n",
+                  w["layers"].get<long long>(), w["window"].get<long long>(), w["held_positions"].get<long long>(),
+                  w["margin"].get<long long>());
+    } else {
+      std::printf("sliding window: every layer keeps the whole history: %s\n", w.value("note", "").c_str());
+    }
+  }
   for (const auto& l : d["kv_layers"]) {
     std::printf("    %-28s -> %-20s heads %lld, head dim %lld, %s, %s/token\n", l["past_key"].get<std::string>().c_str(),
                 l["present_key"].get<std::string>().c_str(), l["num_heads"].get<long long>(), l["head_dim"].get<long long>(),
@@ -114,6 +125,7 @@ void PrintText(const nlohmann::json& j) {
       std::printf("        updated by copy%s%s: %s\n", attention.empty() ? "" : " after ", attention.c_str(),
                   l.value("cache_note", "").c_str());
     }
+    if (l.value("window", 0) > 0) std::printf("        sliding window of %lld positions\n", l["window"].get<long long>());
   }
   const auto& m = j["memory"];
   std::printf("\nmemory for %llu tokens of context (KV %s/token):\n", m["context"].get<unsigned long long>(),

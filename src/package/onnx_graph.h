@@ -1,7 +1,7 @@
 // A node-level view of an ONNX graph read straight from the protobuf bytes (no ONNX Runtime, no
 // weights loaded): each node's op, inputs, outputs and scalar attributes, who produces and who
 // consumes each tensor, and where each initializer is. The graph edits done at load
-// (onnx_kv_attention.h, onnx_norm_fusion.h) match patterns on it and re-emit the ModelProto with
+// (onnx_kv_attention.h, onnx_kv_window.h, onnx_norm_fusion.h) match patterns on it and re-emit the ModelProto with
 // only the nodes they change re-encoded; every other field is copied verbatim.
 #pragma once
 
@@ -19,8 +19,8 @@
 namespace gemma4::onnx {
 
 // GraphProto / ModelProto field numbers.
-inline constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphOutput = 12, kGraphValueInfo = 13,
-                          kModelGraph = 7;
+inline constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12,
+                          kGraphValueInfo = 13, kModelGraph = 7;
 // NodeProto field numbers.
 inline constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5,
                           kNodeDomain = 7;
@@ -49,7 +49,10 @@ struct GraphView {
   std::map<std::string_view, std::vector<TensorUse>> consumers;
   std::map<std::string_view, TensorUse> producer;
   std::map<std::string_view, wire::Reader> initializers;  // name -> TensorProto
-  std::set<std::string_view> outputs;
+  std::set<std::string_view> inputs, outputs;
+  std::map<std::string_view, size_t> input_field;  // graph input name -> index in fields
+  // Integer tensors of at most 4 elements (initializers and Constant nodes): their values.
+  std::map<std::string_view, std::vector<int64_t>> small_ints;
 
   const std::vector<TensorUse>& ConsumersOf(std::string_view tensor) const;
   // The node that produces `tensor`, or nullptr (a graph input, an initializer, a missing name).
@@ -70,6 +73,11 @@ struct ConstantInfo {
 };
 // What `tensor` is when it is an initializer or the output of a Constant node; nullopt otherwise.
 std::optional<ConstantInfo> ConstantOf(const GraphView& g, std::string_view tensor);
+
+// A NodeProto's bytes (as a graph field) with inputs and outputs renamed per `rename`, its name
+// suffixed with `name_suffix` when that is not empty, every other field verbatim.
+std::string RenamedNodeField(const wire::Field& field, const std::map<std::string, std::string, std::less<>>& rename,
+                             std::string_view name_suffix = {});
 
 // Re-emits the ModelProto: the graph's fields in order, with `replaced` (field index -> encoded
 // graph field, tag included; "" drops the field) in place of the originals, and `appended` after

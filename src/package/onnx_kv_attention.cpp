@@ -83,24 +83,6 @@ void PlanLayer(const GraphView& g, KvAttention& layer, std::vector<Bypass>& bypa
   }
 }
 
-// NodeProto with inputs and outputs renamed per `rename`, every other field verbatim.
-std::string RenamedNode(const Field& field, const std::map<std::string, std::string, std::less<>>& rename) {
-  std::string node;
-  for (const Field& f : wire::Fields(field.payload)) {
-    if ((f.number == kNodeInput || f.number == kNodeOutput) && f.wire_type == 2) {
-      auto it = rename.find(wire::AsString(f.payload));
-      if (it != rename.end()) {
-        wire::PutBytesField(node, f.number, it->second);
-        continue;
-      }
-    }
-    node.append(f.encoded);
-  }
-  std::string out;
-  wire::PutBytesField(out, kGraphNode, node);
-  return out;
-}
-
 std::string Apply(const GraphView& g, const std::vector<Bypass>& bypasses) {
   std::map<std::string, std::string, std::less<>> rename;
   std::map<size_t, std::string> replaced;
@@ -112,7 +94,7 @@ std::string Apply(const GraphView& g, const std::vector<Bypass>& bypasses) {
     const Field& f = g.fields[i];
     if (replaced.count(i)) continue;
     if (f.number == kGraphNode && f.wire_type == 2) {
-      std::string renamed = RenamedNode(f, rename);
+      std::string renamed = RenamedNodeField(f, rename);
       if (renamed.size() != f.encoded.size() || renamed != f.encoded) replaced[i] = std::move(renamed);
     } else if (f.number == kGraphValueInfo && f.wire_type == 2 && rename.count(wire::StringField(f.payload, 1))) {
       replaced[i] = "";  // the renamed tensor is declared as a graph output already

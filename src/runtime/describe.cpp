@@ -1,8 +1,25 @@
 // Builds the description behind `gemma4 info`: layout, config, graphs, I/O and a memory plan.
 #include "gemma4/describe.h"
 
+#include <algorithm>
+
+#include "runtime/kv_state.h"
+
 namespace gemma4 {
 namespace {
+
+// Whether sliding-window layers keep only their window (and how many positions), or why not.
+nlohmann::json KvWindowJson(const DecoderIo& d, const RuntimeOptions& options) {
+  int64_t window = 0, layers = 0;
+  for (const auto& l : d.kv_layers) {
+    window = std::max(window, l.window);
+    layers += l.window > 0;
+  }
+  if (window == 0) return {{"trimmed", false}, {"note", d.window_note}};
+  const size_t margin = options.kv_window_margin ? options.kv_window_margin : static_cast<size_t>(window);
+  return {{"trimmed", true}, {"layers", layers}, {"window", window}, {"margin", margin},
+          {"held_positions", KvWindowPositions(static_cast<size_t>(window), margin)}};
+}
 
 nlohmann::json SpecJson(const TensorSpec& s) {
   nlohmann::json shape = nlohmann::json::array();
@@ -90,7 +107,7 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                   {"present_key", l.present_key}, {"present_value", l.present_value}, {"num_heads", l.num_heads},
                   {"head_dim", l.head_dim}, {"type", TensorTypeName(l.type)}, {"bytes_per_token", l.BytesPerToken()},
                   {"cache_update", l.in_place ? "in_place" : "copy"}, {"attention", l.attention},
-                  {"cache_note", l.cache_note}});
+                  {"cache_note", l.cache_note}, {"window", l.window}});
   }
   j["discovery"] = {{"per_layer_inputs", d.per_layer_inputs.has_value()},
                     {"position_ids", d.position_ids.has_value()},
@@ -100,16 +117,22 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                     {"kv_layers", kv},
                     {"split_prefill", runtime->has_kv_prefill()},
                     {"rms_norms_fused", runtime->rms_norms_fused()},
+                    {"kv_window", KvWindowJson(d, runtime->options())},
                     {"kv_shared_layers", c.num_hidden_layers > 0
                                              ? nlohmann::json(c.num_hidden_layers - static_cast<int64_t>(d.kv_layers.size()))
                                              : nlohmann::json(nullptr)}};
 
   // Memory plan: weights, the KV cache at `context` tokens, and one row of logits, per graph.
   const size_t ctx = context > 0 ? context : runtime->max_context();
-  const uint64_t kv_bytes = d.KvBytesPerToken() * ctx;
-  // What the state allocates for that: layers updated by copy keep a spare buffer for present.*.
-  uint64_t kv_buffer_bytes = 0;
-  for (const auto& l : d.kv_layers) kv_buffer_bytes += l.BytesPerToken() * ctx * (l.in_place ? 1 : 2);
+  // A trimmed layer holds its window, margin and slack however long the context (plus, for a
+  // step longer than the slack, the rest of that step).
+  uint64_t kv_bytes = 0, kv_buffer_bytes = 0;
+  for (const auto& l : d.kv_layers) {
+    const size_t held = l.window > 0 ? std::min(ctx, KvWindowPositions(l.window, runtime->options().kv_window_margin)) : ctx;
+    kv_bytes += l.BytesPerToken() * held;
+    // What the state allocates for that: layers updated by copy keep a spare buffer for present.*.
+    kv_buffer_bytes += l.BytesPerToken() * held * (l.in_place ? 1 : 2);
+  }
   const uint64_t logits_bytes = static_cast<uint64_t>(d.vocab_size) * TensorTypeSize(d.logits.type);
   const uint64_t decoder_total = p.decoder.WeightBytes() + kv_bytes + logits_bytes;
   j["memory"] = {{"context", ctx},

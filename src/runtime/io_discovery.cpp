@@ -7,6 +7,7 @@
 #include <map>
 
 #include "gemma4/error.h"
+#include "package/onnx_kv_window.h"
 
 namespace gemma4 {
 std::vector<TensorSpec> ReadSpecs(Ort::Session& session, bool inputs) {
@@ -137,6 +138,10 @@ DecoderIo DiscoverDecoderIo(std::vector<TensorSpec> inputs, std::vector<TensorSp
     io.num_logits_to_keep = *p;
     RequireType(*p, {TensorType::kInt64, TensorType::kInt32}, graph);
   }
+  if (const auto* p = Find(io.inputs, onnx::kWindowMaskInput)) {
+    io.window_mask = *p;
+    RequireType(*p, {TensorType::kInt64, TensorType::kInt32}, graph);
+  }
   io.logits = Require(io.outputs, "logits", graph, "output");
   RequireType(io.logits, {TensorType::kFloat32, TensorType::kFloat16}, graph);
   RequireRank(io.logits, 3, graph);
@@ -147,7 +152,8 @@ DecoderIo DiscoverDecoderIo(std::vector<TensorSpec> inputs, std::vector<TensorSp
     auto parsed = ParseKvName(in.name, "past_key_values.");
     if (!parsed) {
       static const std::vector<std::string> known = {"inputs_embeds", "per_layer_inputs", "attention_mask",
-                                                     "position_ids", "num_logits_to_keep"};
+                                                     "position_ids", "num_logits_to_keep",
+                                                     onnx::kWindowMaskInput};
       if (std::find(known.begin(), known.end(), in.name) == known.end()) {
         throw Error(ErrorKind::kUnsupported, graph + ": input '" + in.name + "' has no known role");
       }

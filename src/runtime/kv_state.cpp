@@ -16,28 +16,84 @@ size_t NextKvCapacity(size_t current, size_t needed, size_t max_context, bool fi
   return std::max(needed, std::min(grown, max_context));
 }
 
-KvStateImpl::KvStateImpl(const DecoderIo& io, size_t max_context, bool fixed_capacity)
+// The first held position stays a multiple of this: a key then sits at the same index modulo 256
+// as in the whole cache, so SIMD reductions and GEMM blocks over the keys add the same values in
+// the same order (masked keys contribute exact zeros), and the logits come out as the whole
+// cache's, bit for bit on the CPU kernels measured (kv_window_test.cpp).
+constexpr size_t kEvictAlign = 256;
+
+size_t KvWindowPositions(size_t window, size_t margin) {
+  return window + (margin ? margin : window) + std::max(window, kEvictAlign);
+}
+
+KvStateImpl::KvStateImpl(const DecoderIo& io, size_t max_context, bool fixed_capacity, size_t window_margin)
     : io_(&io), max_context_(max_context), fixed_(fixed_capacity),
       memory_(Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault)),
-      keys_(io.kv_layers.size()), values_(io.kv_layers.size()) {}
+      keys_(io.kv_layers.size()), values_(io.kv_layers.size()) {
+  for (const KvLayerSpec& layer : io.kv_layers) window_ = std::max(window_, static_cast<size_t>(layer.window));
+  window_margin_ = window_margin ? window_margin : window_;
+}
 
 size_t KvStateImpl::RowBytes(const KvLayerSpec& layer) const {
   return static_cast<size_t>(layer.head_dim) * TensorTypeSize(layer.type);
 }
 
-void KvStateImpl::Reserve(size_t total) {
-  const size_t capacity = NextKvCapacity(capacity_, total, max_context_, fixed_);
-  if (capacity == capacity_) return;
+size_t KvStateImpl::Held(size_t layer) const {
+  return io_->kv_layers[layer].window > 0 ? cached_ - window_offset_ : cached_;
+}
+
+void KvStateImpl::Allocate(size_t positions, size_t window_positions) {
   for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
     const KvLayerSpec& layer = io_->kv_layers[i];
-    // The cached positions sit compact at the start of the buffer, so growing keeps them in place.
-    const size_t bytes = static_cast<size_t>(layer.num_heads) * capacity * RowBytes(layer);
+    const bool trimmed = layer.window > 0;
+    if (trimmed ? window_positions <= window_capacity_ : positions <= capacity_) continue;
+    // The held positions sit compact at the start of the buffer, so growing keeps them in place.
+    const size_t bytes = static_cast<size_t>(layer.num_heads) * (trimmed ? window_positions : positions) * RowBytes(layer);
     for (Cache* c : {&keys_[i], &values_[i]}) {
       c->live.Grow(bytes);
       if (!layer.in_place) c->spare.Grow(bytes);
     }
   }
-  capacity_ = capacity;
+  capacity_ = std::max(capacity_, positions);
+  window_capacity_ = std::max(window_capacity_, window_positions);
+}
+
+void KvStateImpl::Evict(size_t drop) {
+  const size_t held = cached_ - window_offset_;
+  for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
+    const KvLayerSpec& layer = io_->kv_layers[i];
+    if (layer.window <= 0) continue;
+    const size_t row = RowBytes(layer);
+    for (Cache* c : {&keys_[i], &values_[i]}) {
+      auto* base = static_cast<uint8_t*>(c->live.data());
+      for (int64_t h = 0; h < layer.num_heads; ++h) {
+        std::memmove(base + h * (held - drop) * row, base + (h * held + drop) * row, (held - drop) * row);
+      }
+    }
+  }
+  window_offset_ += drop;
+}
+
+void KvStateImpl::PrepareStep(size_t count) {
+  size_t window_positions = 0;
+  if (window_ > 0) {
+    // Keep window + margin positions (up to kEvictAlign more); evict only when the slack (one more
+    // window, at least kEvictAlign) is used up, so a memmove of the kept positions happens once
+    // every `window` positions at most.
+    const size_t keep = window_ + window_margin_;
+    const size_t held = cached_ - window_offset_;
+    if (held > keep && held + count > KvWindowPositions(window_, window_margin_)) {
+      const size_t offset = (cached_ - keep) / kEvictAlign * kEvictAlign;
+      if (offset > window_offset_) Evict(offset - window_offset_);
+    }
+    window_positions = std::max(cached_ - window_offset_ + count, KvWindowPositions(window_, window_margin_));
+  }
+  Allocate(NextKvCapacity(capacity_, cached_ + count, max_context_, fixed_), window_positions);
+  // Both masks of a step are views of these ones: sized once here, so neither moves the other.
+  if (mask_.size() < cached_ + count) {
+    mask_.assign(std::max(cached_ + count, capacity_), 1);
+    mask32_.assign(mask_.size(), 1);
+  }
 }
 
 Ort::Value KvStateImpl::View(HostBuffer& buffer, const KvLayerSpec& layer, size_t positions) {
@@ -46,16 +102,16 @@ Ort::Value KvStateImpl::View(HostBuffer& buffer, const KvLayerSpec& layer, size_
   return Ort::Value::CreateTensor(memory_, buffer.data(), bytes, shape.data(), shape.size(), ToOrtType(layer.type));
 }
 
-Ort::Value KvStateImpl::Past(size_t layer, bool value, size_t total) {
+Ort::Value KvStateImpl::Past(size_t layer, bool value, size_t count) {
   const KvLayerSpec& spec = io_->kv_layers[layer];
   Cache& c = value ? values_[layer] : keys_[layer];
-  return View(c.live, spec, spec.in_place ? total : length());
+  return View(c.live, spec, spec.in_place ? Held(layer) + count : Held(layer));
 }
 
-Ort::Value KvStateImpl::Present(size_t layer, bool value, size_t total) {
+Ort::Value KvStateImpl::Present(size_t layer, bool value, size_t count) {
   const KvLayerSpec& spec = io_->kv_layers[layer];
   Cache& c = value ? values_[layer] : keys_[layer];
-  return View(spec.in_place ? c.live : c.spare, spec, total);
+  return View(spec.in_place ? c.live : c.spare, spec, Held(layer) + count);
 }
 
 void KvStateImpl::Commit(std::span<const int32_t> ids) {
@@ -64,38 +120,57 @@ void KvStateImpl::Commit(std::span<const int32_t> ids) {
     std::swap(keys_[i].live, keys_[i].spare);
     std::swap(values_[i].live, values_[i].spare);
   }
-  tokens_.insert(tokens_.end(), ids.begin(), ids.end());
+  // Re-prefilled positions are in tokens() already.
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (cached_ + k >= tokens_.size()) tokens_.push_back(ids[k]);
+  }
+  cached_ += ids.size();
 }
 
 void KvStateImpl::Truncate(size_t length) {
   if (length >= tokens_.size()) return;
-  // Compact caches with several heads keep head h at h * length positions: move each head's
-  // kept prefix down. One head (every in-place layer) needs nothing.
+  logits_rows_ = 0;
+  if (length >= cached_) {  // only pending tokens go
+    tokens_.resize(length);
+    return;
+  }
+  if (window_ > 0 && window_offset_ > 0 && length < window_offset_ + window_) {
+    // The trimmed layers no longer hold the window before `length`: the next Forward re-prefills.
+    cached_ = window_offset_ = 0;
+    tokens_.resize(length);
+    return;
+  }
+  // Compact caches with several heads keep head h at h * held positions: move each head's kept
+  // prefix down. One head (every in-place layer) needs nothing.
   for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
     const KvLayerSpec& layer = io_->kv_layers[i];
     const size_t row = RowBytes(layer);
+    const size_t first = layer.window > 0 ? window_offset_ : 0;
+    const size_t held = cached_ - first, kept = length - first;
     for (Cache* c : {&keys_[i], &values_[i]}) {
       auto* base = static_cast<uint8_t*>(c->live.data());
       for (int64_t h = 1; h < layer.num_heads; ++h) {
-        std::memmove(base + h * length * row, base + h * tokens_.size() * row, length * row);
+        std::memmove(base + h * kept * row, base + h * held * row, kept * row);
       }
     }
   }
+  cached_ = length;
   tokens_.resize(length);
-  logits_rows_ = 0;
 }
 
 std::unique_ptr<KvState> KvStateImpl::Clone() const {
-  auto copy = std::make_unique<KvStateImpl>(*io_, max_context_, fixed_);
-  if (!tokens_.empty()) copy->Reserve(tokens_.size());
+  auto copy = std::make_unique<KvStateImpl>(*io_, max_context_, fixed_, window_margin_);
+  if (cached_ > 0) copy->Allocate(cached_, window_ > 0 ? cached_ - window_offset_ : 0);
   for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
     const KvLayerSpec& layer = io_->kv_layers[i];
-    const size_t used = static_cast<size_t>(layer.num_heads) * tokens_.size() * RowBytes(layer);
+    const size_t used = static_cast<size_t>(layer.num_heads) * Held(i) * RowBytes(layer);
     if (used == 0) continue;
     std::memcpy(copy->keys_[i].live.data(), keys_[i].live.data(), used);
     std::memcpy(copy->values_[i].live.data(), values_[i].live.data(), used);
   }
   copy->tokens_ = tokens_;
+  copy->cached_ = cached_;
+  copy->window_offset_ = window_offset_;
   return copy;
 }
 

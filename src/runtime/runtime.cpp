@@ -12,6 +12,7 @@
 #include "gemma4/log.h"
 #include "gemma4/read_file.h"
 #include "package/onnx_kv_attention.h"
+#include "package/onnx_kv_window.h"
 #include "package/onnx_proto.h"
 #include "package/onnx_norm_fusion.h"
 #include "package/onnx_split.h"
@@ -70,6 +71,10 @@ struct Runtime::Impl {
   // in-place updates (empty when no edit was needed or possible).
   onnx::KvAttentionPlan kv_plan;
   size_t rms_norms_fused = 0;  // by the load-time rewrite (onnx_norm_fusion.h)
+  // From the graph and config.json at load: which caches keep only their sliding window, and how far.
+  onnx::KvWindowPlan window_plan;
+  size_t window = 0;  // the trimmed layers' window, 0 when none is trimmed
+  size_t attention_heads = 0;  // config.json num_attention_heads (sizes the prefill chunk at depth)
 
   void Check();
   // Applies kv_plan to decoder_io.kv_layers (in_place only where the plan and the shapes allow).
@@ -123,10 +128,10 @@ void Runtime::Impl::Check() {
 void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_t keep, bool want_logits) const {
   const auto& input_names = decoder.input_names;
   const bool split = static_cast<bool>(head.session);
-  const size_t past = state.length();
+  const size_t past = state.cached();
   const size_t s = ids.size();
   const size_t total = past + s;
-  state.Reserve(total);
+  state.PrepareStep(s);
 
   auto interrupted = [&] {
     return Error(ErrorKind::kCancelled, decoder_name + ": interrupted (the request was cancelled); the cache is unchanged");
@@ -161,6 +166,8 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
       inputs.push_back(CastFloat(std::move(embedded[1]), decoder_io.per_layer_inputs->type));
     } else if (name == decoder_io.attention_mask.name) {
       inputs.push_back(state.Mask(decoder_io.attention_mask.type, total));
+    } else if (decoder_io.window_mask && name == decoder_io.window_mask->name) {
+      inputs.push_back(state.Mask(decoder_io.window_mask->type, state.cached() - state.window_offset() + s));
     } else if (decoder_io.position_ids && name == decoder_io.position_ids->name) {
       inputs.push_back(state.Positions(decoder_io.position_ids->type, past, s));
     } else if (decoder_io.num_logits_to_keep && name == decoder_io.num_logits_to_keep->name) {
@@ -172,8 +179,8 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
   }
   // KV inputs follow the fixed inputs in input_names, in kv_layers order (see DecoderInputOrder).
   for (size_t i = 0; i < decoder_io.kv_layers.size(); ++i) {
-    inputs.push_back(state.Past(i, false, total));
-    inputs.push_back(state.Past(i, true, total));
+    inputs.push_back(state.Past(i, false, s));
+    inputs.push_back(state.Past(i, true, s));
   }
   // Rows of logits the graph returns: the kept ones, or every position without num_logits_to_keep.
   const size_t rows = decoder_io.num_logits_to_keep ? keep : s;
@@ -191,7 +198,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
         bound.push_back(state.Logits(rows));
         binding.BindOutput(name, bound.back());
       } else if (slot.kind == OutputSlot::kPresent) {
-        bound.push_back(state.Present(slot.layer, slot.value, total));
+        bound.push_back(state.Present(slot.layer, slot.value, s));
         binding.BindOutput(name, bound.back());
       } else {
         bound.emplace_back(nullptr);
@@ -369,17 +376,59 @@ onnx::KvAttentionPlan PlanCacheUpdates(const std::filesystem::path& onnx_path, c
     layer.present_value = "present." + index + ".value";
     layers.push_back(std::move(layer));
   }
+  onnx::KvAttentionPlan plan;
   if (!options.kv_in_place) {
     for (auto& l : layers) l.reason = "in-place updates are off (RuntimeOptions::kv_in_place, --no-kv-in-place)";
-    return {std::move(layers), {}};
+    plan.layers = std::move(layers);
+  } else {
+    plan = onnx::PlanKvAttention(onnx_path, model, std::move(layers));
   }
-  return onnx::PlanKvAttention(onnx_path, model, std::move(layers));
+  return plan;
+}
+
+// Which caches may keep only their sliding window (see onnx_kv_window.h), on the graph as the
+// in-place plan left it; a trimmed plan's edited graph replaces kv_plan.model.
+onnx::KvWindowPlan PlanWindows(const std::filesystem::path& onnx_path, const ModelConfig& config,
+                               onnx::KvAttentionPlan& kv_plan, const RuntimeOptions& options) {
+  std::vector<onnx::KvWindowLayer> layers;
+  const std::string prefix = "past_key_values.";
+  for (const auto& l : kv_plan.layers) {
+    onnx::KvWindowLayer layer;
+    layer.past_key = l.past_key;
+    layer.past_value = l.past_value;
+    // past_key_values.N belongs to layer N (the KV-owning layers come first).
+    const std::string index = l.past_key.substr(prefix.size(), l.past_key.find('.', prefix.size()) - prefix.size());
+    const size_t n = static_cast<size_t>(std::strtoul(index.c_str(), nullptr, 10));
+    layer.sliding = n < config.layer_types.size() && config.layer_types[n] == "sliding_attention";
+    layers.push_back(std::move(layer));
+  }
+  if (!options.kv_window) {
+    onnx::KvWindowPlan off;
+    off.layers = std::move(layers);
+    off.note = "off (RuntimeOptions::kv_window; --kv-window turns it on)";
+    return off;
+  }
+  onnx::KvWindowPlan plan;
+  if (kv_plan.model.empty()) {
+    onnx::wire::MappedFile file(onnx_path);
+    plan = onnx::PlanKvWindow(onnx_path, {reinterpret_cast<const char*>(file.data()), file.size()}, std::move(layers),
+                              config.sliding_window);
+  } else {
+    plan = onnx::PlanKvWindow(onnx_path, kv_plan.model, std::move(layers), config.sliding_window);
+  }
+  if (plan.trimmed) kv_plan.model = std::move(plan.model);
+  return plan;
 }
 
 }  // namespace
 
 void Runtime::Impl::AssignCacheUpdates() {
+  decoder_io.window_note = window_plan.note;
   for (KvLayerSpec& layer : decoder_io.kv_layers) {
+    for (const onnx::KvWindowLayer& plan : window_plan.layers) {
+      if (plan.past_key == layer.past_key.name) layer.window = plan.window;
+    }
+    window = std::max(window, static_cast<size_t>(layer.window));
     for (const onnx::KvAttention& plan : kv_plan.layers) {
       if (plan.past_key != layer.past_key.name) continue;
       layer.attention = plan.consumer;
@@ -417,6 +466,8 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
                                 " RMSNorms fused into SimplifiedLayerNormalization");
     }
   }
+  m.window_plan = PlanWindows(package.decoder.onnx, package.config, m.kv_plan, options);
+  m.attention_heads = static_cast<size_t>(std::max<int64_t>(package.config.num_attention_heads, 0));
   if (!options.kv_prefill || !m.LoadSplit(package, summary)) {
     // The edited graph (when there is one) reads its external data from the model's own folder,
     // as ONNX Runtime does for the file itself.
@@ -451,7 +502,8 @@ bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.sess
 size_t Runtime::rms_norms_fused() const { return impl_->rms_norms_fused; }
 
 std::unique_ptr<KvState> Runtime::NewState() const {
-  return std::make_unique<KvStateImpl>(impl_->decoder_io, impl_->max_context, impl_->options.max_context > 0);
+  return std::make_unique<KvStateImpl>(impl_->decoder_io, impl_->max_context, impl_->options.max_context > 0,
+                                       impl_->options.kv_window_margin);
 }
 
 std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int32_t> ids, size_t logits_to_keep) const {
@@ -475,33 +527,68 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
     }
   }
 
+  // A rewind into positions the trimmed layers no longer hold left the rest of the conversation
+  // pending: it goes through first, as the start of this prompt.
+  std::vector<int32_t> replayed;
+  if (!state.pending().empty()) {
+    replayed.assign(state.pending().begin(), state.pending().end());
+    replayed.insert(replayed.end(), ids.begin(), ids.end());
+    ids = replayed;
+  }
+
   // Prefill: every token before the last `logits_to_keep` only fills the cache. With the decoder
   // split they skip the head (the layers that own no cache, the LM head) in one call (or chunks
   // of prefill_chunk). Without it they go through the full decoder together with the
   // last ones, in chunks when its logits cover every position (no num_logits_to_keep: 1 MiB per
   // token at Gemma's vocabulary) so that buffer stays bounded.
   size_t chunk = m.options.prefill_chunk;
-  size_t done = 0;
-  if (m.head.session) {
-    const size_t prefix = ids.size() - logits_to_keep;
-    if (chunk == 0) chunk = prefix;
-    while (done < prefix) {
-      const size_t step = std::min(chunk, prefix - done);
-      m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/false);
-      done += step;
+  // Trimmed layers hold their window plus the step: chunks of a few windows keep them bounded
+  // (2048 at least, so that a prompt of that size still goes in one call, as it would untrimmed).
+  constexpr size_t kMinWindowChunk = 2048;
+  const size_t window_chunk =
+      m.window > 0 ? std::max(KvWindowPositions(m.window, m.options.kv_window_margin), kMinWindowChunk) : 0;
+  const bool adaptive = chunk == 0 && window_chunk > 0;
+  if (adaptive) chunk = window_chunk;
+  // With trimmed windows the full-attention layers are what grows: their scores for a chunk are
+  // heads x chunk x (history + chunk) floats, which ONNX Runtime's arena keeps at its peak. Deep in
+  // a conversation the default chunk shrinks to keep them within kScoreBudget.
+  constexpr size_t kScoreBudget = size_t{256} << 20;
+  auto chunk_at = [&](size_t history) {
+    if (!adaptive || m.attention_heads == 0) return chunk;
+    const size_t per_query = m.attention_heads * (history + chunk) * sizeof(float);
+    return std::clamp<size_t>(kScoreBudget / per_query, 64, chunk);
+  };
+  // A call that fails or is interrupted after some of its chunks leaves the state as it was before
+  // the call: the chunks already in the cache are dropped again (a rewind, re-prefilled when the
+  // window has slid past it).
+  const size_t length_before = state.length();
+  try {
+    size_t done = 0;
+    if (m.head.session) {
+      const size_t prefix = ids.size() - logits_to_keep;
+      if (chunk == 0) chunk = prefix;
+      while (done < prefix) {
+        const size_t step = std::min(chunk_at(state.cached()), prefix - done);
+        m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/false);
+        done += step;
+      }
+    } else {
+      constexpr size_t kChunkWithoutLogitsToKeep = 128;
+      if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : kChunkWithoutLogitsToKeep;
+      chunk = std::max(chunk, logits_to_keep);
+      while (ids.size() - done > chunk) {
+        // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
+        const size_t step = std::min(chunk_at(state.cached()), ids.size() - done - logits_to_keep);
+        if (step == 0) break;
+        m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/true);
+        done += step;
+      }
     }
-  } else {
-    constexpr size_t kChunkWithoutLogitsToKeep = 128;
-    if (chunk == 0) chunk = m.decoder_io.num_logits_to_keep ? ids.size() : std::max(kChunkWithoutLogitsToKeep, logits_to_keep);
-    while (ids.size() - done > chunk) {
-      // Leave at least `logits_to_keep` tokens for the last call, which returns the logits.
-      const size_t step = std::min(chunk, ids.size() - done - logits_to_keep);
-      if (step == 0) break;
-      m.Step(state, ids.subspan(done, step), 1, /*want_logits=*/true);
-      done += step;
-    }
+    m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
+  } catch (...) {
+    state.Truncate(length_before);
+    throw;
   }
-  m.Step(state, ids.subspan(done), logits_to_keep, /*want_logits=*/true);
 
   const size_t rows = state.logits_rows();
   if (rows < logits_to_keep) {

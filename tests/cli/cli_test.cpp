@@ -48,7 +48,8 @@ TEST(Cli, VersionNamesTheOnnxRuntimeLoaded) {
 }
 
 TEST(Cli, InfoJsonDescribesTheDiscoveredStructure) {
-  Result r = Gemma4("info -m " + Quote(TestModel("community")) + " --json -c 2048 -t 1");
+  // --no-kv-window: every cache whole, so the plan is bytes per token times the context.
+  Result r = Gemma4("info -m " + Quote(TestModel("community")) + " --json -c 2048 -t 1 --no-kv-window");
   ASSERT_EQ(r.status, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["layout"], "community");
@@ -72,6 +73,29 @@ TEST(Cli, InfoTextShowsTheTablesAndThePlan) {
                                "memory for 4096 tokens", "decoder on cpu", "num_logits_to_keep yes"}) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << "missing '" << expected << "' in:\n" << r.out;
   }
+}
+
+TEST(Cli, InfoShowsTheSlidingWindowPlanOrWhyThereIsNone) {
+  Result trimmed = Gemma4("info -m " + Quote(TestModel("gqa")) + " -c 131072 -t 1 --kv-window");
+  ASSERT_EQ(trimmed.status, 0) << trimmed.err;
+  for (const char* expected : {"sliding window: 3 layers keep only their window of 8 positions (272 held",
+                               "        sliding window of 8 positions", "memory for 131072 tokens"}) {
+    EXPECT_NE(trimmed.out.find(expected), std::string::npos) << "missing '" << expected << "' in:\n" << trimmed.out;
+  }
+  Result json = Gemma4("info -m " + Quote(TestModel("gqa")) + " -c 131072 -t 1 --json --kv-window");
+  ASSERT_EQ(json.status, 0) << json.err;
+  Result whole = Gemma4("info -m " + Quote(TestModel("gqa")) + " -c 131072 -t 1 --json --no-kv-window");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  const auto a = nlohmann::json::parse(json.out), b = nlohmann::json::parse(whole.out);
+  EXPECT_LT(a["memory"]["decoder"]["kv_cache_bytes"].get<uint64_t>() * 2, b["memory"]["decoder"]["kv_cache_bytes"].get<uint64_t>());
+  EXPECT_EQ(b["memory"]["decoder"]["kv_cache_bytes"].get<uint64_t>(), b["memory"]["kv_bytes_per_token"].get<uint64_t>() * 131072);
+  EXPECT_NE(b["discovery"]["kv_window"]["note"].get<std::string>().find("--kv-window"), std::string::npos);
+
+  Result refused = Gemma4("info -m " + Quote(TestModel("mask-from-position-ids")) + " -t 1 --kv-window");
+  ASSERT_EQ(refused.status, 0) << refused.err;
+  EXPECT_NE(refused.out.find("sliding window: every layer keeps the whole history: not recognised: "), std::string::npos)
+      << refused.out;
+  EXPECT_NE(refused.out.find("position_ids"), std::string::npos) << refused.out;
 }
 
 TEST(Cli, InfoPlansACudaLayoutEvenWithoutCuda) {

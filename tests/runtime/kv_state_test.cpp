@@ -38,8 +38,15 @@ TEST(KvCapacity, GrowsGeometricallyOrTakesTheFixedContext) {
   EXPECT_EQ(NextKvCapacity(4096, 4096, 4096, true), 4096u);
 }
 
+// The memory plans below are those of whole caches (kv_window_test.cpp checks trimmed ones).
+RuntimeOptions WholeCaches() {
+  RuntimeOptions o;
+  o.kv_window = false;
+  return o;
+}
+
 TEST(KvPlan, GroupQueryAttentionCachesAreUpdatedInPlace) {
-  Loaded l = Load("gqa");
+  Loaded l = Load("gqa", "q4", WholeCaches());
   for (const KvLayerSpec& layer : l.runtime->decoder_io().kv_layers) {
     EXPECT_TRUE(layer.in_place) << layer.past_key.name << ": " << layer.cache_note;
     EXPECT_EQ(layer.attention, "com.microsoft:GroupQueryAttention");
@@ -50,7 +57,7 @@ TEST(KvPlan, GroupQueryAttentionCachesAreUpdatedInPlace) {
 }
 
 TEST(KvPlan, ConcatCachesAndTheSwitchFallBackToACopySayingWhy) {
-  Loaded concat = Load("text-q4");
+  Loaded concat = Load("text-q4", "q4", WholeCaches());
   for (const KvLayerSpec& layer : concat.runtime->decoder_io().kv_layers) {
     EXPECT_FALSE(layer.in_place);
     EXPECT_EQ(layer.attention, "Concat");

@@ -378,7 +378,10 @@ TEST(Devices, CudaWithoutAProviderIsAClearError) {
 }
 
 TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
-  Loaded l = Load("community");
+  // Every cache whole (kv_window_test.cpp checks the plan of caches trimmed to their window).
+  RuntimeOptions whole;
+  whole.kv_window = false;
+  Loaded l = Load("community", "q4", whole);
   nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 1000);
   EXPECT_EQ(j["layout"], "community");
   EXPECT_EQ(j["discovery"]["kv_layers"].size(), l.runtime->decoder_io().kv_layers.size());

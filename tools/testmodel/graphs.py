@@ -219,6 +219,8 @@ def build_decoder(spec, weights, dtype, quantized):
     seq_len = g.op("Gather", [g.op("Shape", ["inputs_embeds"]), g.i64(1)], {"axis": 0})
     total_len = g.op("Gather", [g.op("Shape", ["attention_mask"]), g.i64(1)], {"axis": 0})
     q_idx = g.op("Add", [g.op("Range", [g.i64(0), seq_len, g.i64(1)]), g.op("Sub", [total_len, seq_len])])
+    if spec.mask_from_position_ids:  # the query's absolute position against the key's index
+        q_idx = g.op("Gather", ["position_ids", g.i64(0)], {"axis": 0})
     q_idx = g.op("Unsqueeze", [q_idx, g.i64([1])])                     # [S,1]
     k_idx = g.op("Unsqueeze", [g.op("Range", [g.i64(0), total_len, g.i64(1)]), g.i64([0])])  # [1,T]
     causal = g.op("LessOrEqual", [k_idx, q_idx])

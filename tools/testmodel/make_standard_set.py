@@ -26,6 +26,10 @@ STANDARD_SET = {
                       "--kv-shared", "3", "--full-every", "4", "--heads", "4", "--kv-heads", "2",
                       "--accuracy-level", "4", "--seed", "7"],
     "broken-present": ["--layout", "text", "--dtype", "q4", "--broken-present-above", "4"],
+    # Every layer full attention: nothing for the sliding-window trim to do.
+    "no-sliding": ["--layout", "text", "--dtype", "q4", "--full-every", "1"],
+    # The mask's query positions from position_ids: a form the sliding-window trim must refuse.
+    "mask-from-position-ids": ["--layout", "text", "--dtype", "q4", "--mask-from-position-ids"],
     # The reduced full-size graph: GroupQueryAttention owns each cache (so the runtime can update it
     # in place), KV-shared layers read present.* through an Identity, window 8.
     "gqa": (make_full_size, ["--reduced", "--layout", "text", "--dtype", "q4", "--dtype", "q4f16"]),

@@ -62,6 +62,9 @@ def parse_args(argv):
     ap.add_argument("--broken-present-above", type=int, default=0, metavar="N",
                     help="a faulty graph for error-path tests: in steps of more than N tokens the last "
                          "KV-owning layer's present.*.key returns S - N positions too many (attention is unaffected)")
+    ap.add_argument("--mask-from-position-ids", action="store_true",
+                    help="mask query positions from position_ids (transformers' way) rather than from the mask "
+                         "length: a graph form whose sliding layers the runtime must not trim")
     ap.add_argument("--template", choices=["file", "config", "both"], default=None,
                     help="where the chat template goes: chat_template.jinja, tokenizer_config.json, or both "
                          "(default: file for text, both for community)")
@@ -92,7 +95,7 @@ def build_package(args):
                      sliding_window=args.sliding_window, block_size=args.block_size,
                      accuracy_level=args.accuracy_level, logits_to_keep=not args.no_logits_to_keep,
                      position_signal=args.position_signal, broken_present_above=args.broken_present_above,
-                     seed=args.seed)
+                     mask_from_position_ids=args.mask_from_position_ids, seed=args.seed)
     weights = make_weights(spec)
     ids = token_ids(tokenizer["model"]["vocab"])
 

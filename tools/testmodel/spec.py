@@ -30,6 +30,9 @@ class ModelSpec:
     # go unnoticed; this term makes any wrong position id change the logits.
     position_signal: float = 3.0
     broken_present_above: int = 0
+    # Query positions of the mask from position_ids (as transformers builds it) instead of from the
+    # mask length: right for a cache that holds every position, wrong for a trimmed one.
+    mask_from_position_ids: bool = False
     seed: int = 0
     layer_types: list = field(default_factory=list)
 
