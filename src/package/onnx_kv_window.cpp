@@ -9,7 +9,7 @@
 #include <set>
 
 #include "gemma4/error.h"
-#include "package/onnx_graph_index.h"
+#include "package/onnx_graph.h"
 
 namespace gemma4::onnx {
 namespace {
@@ -35,7 +35,7 @@ struct Refused {
 };
 
 // Node indices in an order where every producer comes before its consumers (Kahn's algorithm).
-std::vector<size_t> TopologicalOrder(const GraphIndex& g) {
+std::vector<size_t> TopologicalOrder(const GraphView& g) {
   std::vector<size_t> pending(g.nodes.size(), 0);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     for (std::string_view in : g.nodes[n].inputs) {
@@ -63,7 +63,7 @@ std::vector<size_t> TopologicalOrder(const GraphIndex& g) {
 
 // Tensors computed from `sources`; `through_shape` false stops at Shape/Size (which read only a
 // tensor's dimensions, not its values).
-std::set<std::string_view> Closure(const GraphIndex& g, const std::vector<size_t>& order,
+std::set<std::string_view> Closure(const GraphView& g, const std::vector<size_t>& order,
                                    const std::vector<std::string_view>& sources, bool through_shape) {
   std::set<std::string_view> reached(sources.begin(), sources.end());
   for (size_t n : order) {
@@ -89,7 +89,7 @@ struct LayerReads {
   bool gqa = false;
 };
 
-LayerReads ReadsOf(const GraphIndex& g, const std::vector<size_t>& order, const Regions& r,
+LayerReads ReadsOf(const GraphView& g, const std::vector<size_t>& order, const Regions& r,
                    const KvWindowLayer& layer, int64_t window) {
   LayerReads reads;
   const auto& key_uses = g.ConsumersOf(layer.past_key);
@@ -183,7 +183,7 @@ struct Cone {
   bool has_window_constant = false;
 };
 
-void AddCone(const GraphIndex& g, const Regions& r, std::string_view t, int64_t window, Cone& cone) {
+void AddCone(const GraphView& g, const Regions& r, std::string_view t, int64_t window, Cone& cone) {
   std::vector<std::string_view> stack = {t};
   std::set<std::string_view> seen;
   while (!stack.empty()) {
@@ -254,7 +254,7 @@ int64_t ElemType(wire::Reader info) {
   return 7;
 }
 
-std::string Edit(const GraphIndex& g, const std::set<size_t>& copied,
+std::string Edit(const GraphView& g, const std::set<size_t>& copied,
                  const std::map<size_t, std::map<std::string, std::string, std::less<>>>& rewired) {
   std::map<std::string, std::string, std::less<>> copy_names;
   copy_names[std::string(kMask)] = kWindowMaskInput;
@@ -285,7 +285,7 @@ std::string Edit(const GraphIndex& g, const std::set<size_t>& copied,
   return model;
 }
 
-void Plan(const GraphIndex& g, KvWindowPlan& plan, int64_t window) {
+void Plan(const GraphView& g, KvWindowPlan& plan, int64_t window) {
   if (!g.inputs.count(kMask)) throw Refused{"the graph has no attention_mask input"};
   if (g.inputs.count(kWindowMaskInput) || g.producer.count(kWindowMaskInput)) {
     throw Refused{std::string("the graph already has a tensor named ") + kWindowMaskInput};
@@ -364,7 +364,7 @@ KvWindowPlan PlanKvWindow(const std::filesystem::path& path, std::string_view mo
     return plan;
   }
   try {
-    Plan(IndexGraph(model), plan, sliding_window);
+    Plan(ParseGraph(model), plan, sliding_window);
   } catch (const Refused& refused) {
     for (auto& l : plan.layers) l.window = 0;
     plan.model.clear();
