@@ -11,22 +11,11 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 
-FAILURES = []
+from fullsize_parity import FAILURES, check, run  # the same checks and runner (this folder)
+
 REFERENCES = ("reference_loop.mjs", "tjs_generate.mjs")
-
-
-def check(cond, message):
-    if not cond:
-        FAILURES.append(message)
-        print("FAIL: " + message, flush=True)
-    return cond
-
-
-def run(cmd, timeout=180):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def main():
