@@ -14,7 +14,7 @@ namespace gemma4::grammar {
 namespace {
 
 constexpr size_t kMaxText = 1 << 20;
-constexpr int kMaxNesting = 128;
+constexpr int kMaxGroupNesting = 128;
 constexpr uint64_t kMaxRepeat = 100000;
 constexpr size_t kMaxElements = 4u << 20;
 
@@ -404,7 +404,7 @@ class Parser {
         ++i_;
         seq.push_back(Ranges(NormalizeRanges({{0, 0x10FFFF}}), pos));
       } else if (c == '(') {
-        if (depth + 1 > kMaxNesting) Limit("parentheses nested deeper than " + std::to_string(kMaxNesting) + " levels");
+        if (depth + 1 > kMaxGroupNesting) Limit("parentheses nested deeper than " + std::to_string(kMaxGroupNesting) + " levels");
         ++i_;
         std::vector<Sequence> inner = Alternatives(depth + 1, /*nested=*/true);
         SkipSpace();

@@ -10,7 +10,7 @@
 namespace gemma4::grammar {
 namespace {
 
-constexpr int kMaxNesting = 32;
+constexpr int kMaxPatternNesting = 32;
 
 class RegexToGbnf {
  public:
@@ -195,7 +195,7 @@ class RegexToGbnf {
       const uint32_t c = Peek();
       std::string atom;
       if (c == '(') {
-        if (depth + 1 > kMaxNesting) Fail("groups nested deeper than " + std::to_string(kMaxNesting));
+        if (depth + 1 > kMaxPatternNesting) Fail("groups nested deeper than " + std::to_string(kMaxPatternNesting));
         ++i_;
         if (Peek() == '?') {
           if (i_ + 1 < end_ && cps_[i_ + 1] == ':') i_ += 2;

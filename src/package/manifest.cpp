@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kChunk = 1 << 20;
+constexpr size_t kHashChunk = 1 << 20;
 
 // Hashes a file, feeding `prefix` first (git blob hashes start with "blob <size>\0").
 std::string HashFile(const fs::path& path, digest::Algorithm algorithm, std::string_view prefix,
@@ -29,7 +29,7 @@ std::string HashFile(const fs::path& path, digest::Algorithm algorithm, std::str
   if (fd < 0) throw Error(ErrorKind::kNotFound, path.string() + ": cannot read (" + std::strerror(errno) + ")");
   digest::Hasher hasher(algorithm);
   hasher.Update(prefix);
-  std::string buffer(kChunk, '\0');
+  std::string buffer(kHashChunk, '\0');
   for (;;) {
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {

@@ -17,8 +17,6 @@ constexpr uint32_t kAttrName = 1, kAttrFloat = 2, kAttrInt = 3, kAttrTensor = 5,
 constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorFloatData = 4, kTensorInt32Data = 5,
                    kTensorInt64Data = 7, kTensorName = 8, kTensorRawData = 9, kTensorDoubleData = 10,
                    kTensorExternalData = 13, kTensorDataLocation = 14;
-// onnx TensorProto.DataType values read here.
-constexpr int32_t kFloat = 1, kInt32 = 6, kInt64 = 7, kFloat16 = 10, kDouble = 11;
 
 void ReadAttribute(Reader sub, GraphNode& node) {
   std::string_view name;
@@ -84,20 +82,20 @@ GraphNode ReadNode(Reader r, size_t field) {
 // Reads a little-endian scalar of `type` from `p` (which holds at least its size).
 double ScalarFromBytes(const uint8_t* p, int32_t type) {
   switch (type) {
-    case kFloat: { float v; std::memcpy(&v, p, 4); return v; }
-    case kDouble: { double v; std::memcpy(&v, p, 8); return v; }
-    case kInt32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case kInt64: { int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
-    case kFloat16: { uint16_t v; std::memcpy(&v, p, 2); return HalfToFloat(v); }
+    case kElemFloat: { float v; std::memcpy(&v, p, 4); return v; }
+    case kElemDouble: { double v; std::memcpy(&v, p, 8); return v; }
+    case kElemInt32: { int32_t v; std::memcpy(&v, p, 4); return v; }
+    case kElemInt64: { int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
+    case kElemFloat16: { uint16_t v; std::memcpy(&v, p, 2); return HalfToFloat(v); }
     default: return 0;
   }
 }
 
-size_t ElementSize(int32_t type) {
+size_t ScalarByteSize(int32_t type) {
   switch (type) {
-    case kFloat: case kInt32: return 4;
-    case kDouble: case kInt64: return 8;
-    case kFloat16: return 2;
+    case kElemFloat: case kElemInt32: return 4;
+    case kElemDouble: case kElemInt64: return 8;
+    case kElemFloat16: return 2;
     default: return 0;
   }
 }
@@ -122,12 +120,12 @@ ConstantInfo ReadTensor(Reader r) {
       while (!packed.done()) {
         const uint8_t* p = packed.p;
         packed.Advance(4);
-        values.push_back(ScalarFromBytes(p, kFloat));
+        values.push_back(ScalarFromBytes(p, kElemFloat));
       }
     } else if (f == kTensorFloatData && w == 5) {
       const uint8_t* p = r.p;
       r.Advance(4);
-      values.push_back(ScalarFromBytes(p, kFloat));
+      values.push_back(ScalarFromBytes(p, kElemFloat));
     } else if ((f == kTensorInt32Data || f == kTensorInt64Data) && w == 2) {
       Reader packed = r.Sub();
       while (!packed.done()) values.push_back(static_cast<double>(static_cast<int64_t>(packed.Varint())));
@@ -138,7 +136,7 @@ ConstantInfo ReadTensor(Reader r) {
       while (!packed.done()) {
         const uint8_t* p = packed.p;
         packed.Advance(8);
-        values.push_back(ScalarFromBytes(p, kDouble));
+        values.push_back(ScalarFromBytes(p, kElemDouble));
       }
     } else if (f == kTensorDataLocation && w == 0) {
       info.external = r.Varint() == 1;
@@ -153,12 +151,12 @@ ConstantInfo ReadTensor(Reader r) {
   for (int64_t d : info.dims) count = d < 0 || (d > 0 && count > INT64_MAX / d) ? -1 : count * d;
   if (count != 1 || info.external) return info;
   if (raw) {
-    if (raw->size() == ElementSize(info.elem_type)) {
+    if (raw->size() == ScalarByteSize(info.elem_type)) {
       info.scalar = ScalarFromBytes(reinterpret_cast<const uint8_t*>(raw->data()), info.elem_type);
     }
   } else if (values.size() == 1) {
     // float16 values stored in int32_data are the half's bits.
-    info.scalar = info.elem_type == kFloat16 ? HalfToFloat(static_cast<uint16_t>(values[0])) : values[0];
+    info.scalar = info.elem_type == kElemFloat16 ? HalfToFloat(static_cast<uint16_t>(values[0])) : values[0];
   }
   return info;
 }
@@ -188,10 +186,10 @@ std::optional<std::vector<int64_t>> SmallInts(Reader r, std::string_view* name) 
     else if (f == 13) external = true, r.Skip(w);
     else r.Skip(w);
   }
-  constexpr int64_t kInt32 = 6, kInt64 = 7;
-  if ((type != kInt32 && type != kInt64) || external || count < 0 || count > 4) return std::nullopt;
+  constexpr int64_t kElemInt32 = 6, kElemInt64 = 7;
+  if ((type != kElemInt32 && type != kElemInt64) || external || count < 0 || count > 4) return std::nullopt;
   if (!raw.empty()) {
-    const size_t width = type == kInt64 ? 8 : 4;
+    const size_t width = type == kElemInt64 ? 8 : 4;
     if (raw.size() != static_cast<size_t>(count) * width) return std::nullopt;
     values.clear();
     for (int64_t i = 0; i < count; ++i) {
@@ -199,7 +197,7 @@ std::optional<std::vector<int64_t>> SmallInts(Reader r, std::string_view* name) 
       for (size_t b = 0; b < width; ++b) v |= uint64_t(static_cast<uint8_t>(raw[i * width + b])) << (8 * b);
       values.push_back(width == 8 ? static_cast<int64_t>(v) : static_cast<int64_t>(static_cast<int32_t>(v)));
     }
-  } else if (type == kInt32) {
+  } else if (type == kElemInt32) {
     for (auto& v : values) v = static_cast<int32_t>(v);
   }
   if (values.size() != static_cast<size_t>(count)) return std::nullopt;
@@ -292,7 +290,7 @@ std::optional<ConstantInfo> ConstantOf(const GraphView& g, std::string_view tens
   if (auto it = node->tensors.find("value"); it != node->tensors.end()) return ReadTensor(it->second);
   if (auto it = node->floats.find("value_float"); it != node->floats.end()) {
     ConstantInfo info;
-    info.elem_type = kFloat;
+    info.elem_type = kElemFloat;
     info.scalar = it->second;
     return info;
   }

@@ -21,6 +21,10 @@ namespace gemma4::onnx {
 // GraphProto / ModelProto field numbers.
 inline constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12,
                           kGraphValueInfo = 13, kModelGraph = 7;
+// onnx TensorProto.DataType values the edits read (one list for the package module: its sanitizer
+// builds compile several sources as one, where two file-local copies would collide).
+inline constexpr int32_t kElemFloat = 1, kElemUint8 = 2, kElemInt32 = 6, kElemInt64 = 7, kElemFloat16 = 10,
+                         kElemDouble = 11;
 // NodeProto field numbers.
 inline constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5,
                           kNodeDomain = 7;

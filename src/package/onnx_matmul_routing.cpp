@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemma4/error.h"
+#include "package/onnx_graph.h"
 #include "package/proto_wire.h"
 
 namespace gemma4::onnx {
@@ -20,7 +21,6 @@ using wire::PutBytesField;
 using wire::PutVarint;
 using wire::Reader;
 
-constexpr int32_t kFloat = 1, kUint8 = 2, kFloat16 = 10;
 
 struct Attribute {
   bool has_int = false;
@@ -71,11 +71,11 @@ std::string RoutedOp(Reader node, const std::map<std::string, int32_t, std::less
     auto it = initializer_types.find(name);
     return it == initializer_types.end() ? 0 : it->second;
   };
-  if (type_of(inputs[1]) != kUint8) return "";
-  if (inputs.size() > 3 && !inputs[3].empty() && type_of(inputs[3]) != kUint8) return "";
+  if (type_of(inputs[1]) != kElemUint8) return "";
+  if (inputs.size() > 3 && !inputs[3].empty() && type_of(inputs[3]) != kElemUint8) return "";
   const int32_t scale_type = type_of(inputs[2]);
-  if (scale_type == kFloat) return routing.op_float;
-  if (scale_type == kFloat16) return routing.op_half;  // "" keeps it
+  if (scale_type == kElemFloat) return routing.op_float;
+  if (scale_type == kElemFloat16) return routing.op_half;  // "" keeps it
   return "";
 }
 

@@ -16,7 +16,6 @@
 namespace gemma4::onnx {
 namespace {
 
-constexpr int32_t kFloat = 1, kFloat16 = 10;  // onnx TensorProto.DataType
 
 struct Match {
   std::string_view input;   // the fused node's input
@@ -132,13 +131,13 @@ std::optional<Match> MatchNorm(const GraphView& g, const GraphNode& mul) {
   for (int side = 0; side < 2; ++side) {
     auto weight = ConstantOf(g, mul.inputs[side]);
     if (!weight || weight->dims.size() != 1 || weight->dims[0] < 2) continue;
-    if (weight->elem_type != kFloat && weight->elem_type != kFloat16) continue;
+    if (weight->elem_type != kElemFloat && weight->elem_type != kElemFloat16) continue;
     std::string_view y = mul.inputs[1 - side];
     const GraphNode* back = Private(g, y, "Cast");
     if (back) {
-      if (weight->elem_type != kFloat16 || CastTarget(*back) != kFloat16) continue;
+      if (weight->elem_type != kElemFloat16 || CastTarget(*back) != kElemFloat16) continue;
       y = back->inputs[0];
-    } else if (weight->elem_type != kFloat) {
+    } else if (weight->elem_type != kElemFloat) {
       continue;
     }
     if (g.outputs.count(y) || g.ConsumersOf(y).size() != 1) continue;
@@ -191,7 +190,7 @@ std::string OnesInitializer(int64_t width) {
   wire::PutVarint(t, (uint64_t(1) << 3) | 0);  // dims
   wire::PutVarint(t, static_cast<uint64_t>(width));
   wire::PutVarint(t, (uint64_t(2) << 3) | 0);  // data_type FLOAT
-  wire::PutVarint(t, kFloat);
+  wire::PutVarint(t, kElemFloat);
   wire::PutBytesField(t, 8, OnesName(width));
   std::string raw;
   const float one = 1.0f;

@@ -27,7 +27,7 @@ using ordered_json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr size_t kChunk = 4 << 20;
+constexpr size_t kCopyChunk = 4 << 20;
 constexpr std::string_view kTempMarker = ".repack-";
 
 // Top-level fields of a community config.json that still describe the text model (token ids the
@@ -221,7 +221,7 @@ class Copier {
       return Error(kind, message);
     };
     digest::Hasher hasher;
-    std::string buffer(kChunk, '\0');
+    std::string buffer(kCopyChunk, '\0');
     uint64_t file_done = 0;
     for (;;) {
       ssize_t n = ::read(in, buffer.data(), buffer.size());
