@@ -175,6 +175,12 @@ typedef struct gemma4_generate_params {
                                  greedy only (ignored when sampling) */
   size_t draft_ngram;         /* longest n-gram looked up for drafts; default 3 */
   gemma4_cancel* cancel;      /* NULL, or a flag that stops generation when set (from any thread) */
+  /* Constrained decoding (at most one of the two; include/gemma4/grammar.h says what is supported).
+   * The mask applies before sampling; speculative drafts are off under a grammar. */
+  const char* grammar;        /* NULL, or GBNF text the answer must follow */
+  const char* json_schema;    /* NULL, or a JSON Schema (text): the answer is compact JSON valid against it */
+  int json_schema_strict;     /* 1: OpenAI's strict mode for json_schema (every property required,
+                                 additionalProperties false; a schema that breaks it is an error) */
 } gemma4_generate_params;
 
 /* The defaults above. Any thread. */

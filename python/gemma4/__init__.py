@@ -58,7 +58,8 @@ class _GenerateParams(Structure):
                 ("presence_penalty", c_float), ("frequency_penalty", c_float), ("do_sample", c_int),
                 ("seed", c_uint64), ("logit_bias_ids", POINTER(c_int32)), ("logit_bias_values", POINTER(c_float)),
                 ("n_logit_bias", c_size_t), ("stop", POINTER(c_char_p)), ("n_stop", c_size_t),
-                ("ignore_eos", c_int), ("draft_max", c_size_t), ("draft_ngram", c_size_t), ("cancel", c_void_p)]
+                ("ignore_eos", c_int), ("draft_max", c_size_t), ("draft_ngram", c_size_t), ("cancel", c_void_p),
+                ("grammar", c_char_p), ("json_schema", c_char_p), ("json_schema_strict", c_int)]
 
 
 class _Timings(Structure):
@@ -151,7 +152,7 @@ def _json_arg(value):
 
 _SAMPLING = {"max_new_tokens", "max_tokens", "temperature", "top_k", "top_p", "min_p", "typical_p",
              "repetition_penalty", "presence_penalty", "frequency_penalty", "do_sample", "seed", "stop",
-             "ignore_eos", "logit_bias", "draft_max", "draft_ngram"}
+             "ignore_eos", "logit_bias", "draft_max", "draft_ngram", "grammar", "json_schema"}
 
 
 class _Params:
@@ -182,6 +183,16 @@ class _Params:
                 p.logit_bias_ids, p.logit_bias_values, p.n_logit_bias = self._ids, self._values, len(items)
             elif key == "ignore_eos":
                 p.ignore_eos = 1 if value else 0
+            elif key == "grammar":  # GBNF text
+                self._grammar = str(value).encode()
+                p.grammar = self._grammar
+            elif key == "json_schema":  # a dict or JSON text; {"strict": True, "schema": {...}} for strict mode
+                schema = value
+                if isinstance(schema, dict) and "schema" in schema and "strict" in schema:
+                    p.json_schema_strict = 1 if schema["strict"] else 0
+                    schema = schema["schema"]
+                self._schema = (schema if isinstance(schema, str) else json.dumps(schema)).encode()
+                p.json_schema = self._schema
             elif key in ("top_k", "draft_max", "draft_ngram"):
                 setattr(p, key, int(value))
             else:
@@ -375,7 +386,8 @@ class Model:
         """Continues `prompt` (token ids, or text tokenized as tokenizer(text) does) with no template.
         Options: max_new_tokens, temperature, top_k, top_p, min_p, typical_p, repetition_penalty,
         presence_penalty, frequency_penalty, do_sample, seed, stop, ignore_eos, logit_bias,
-        draft_max, draft_ngram; unset ones take generation_config.json's values. Returns a Reply,
+        draft_max, draft_ngram, grammar (GBNF text), json_schema (a schema, or {"strict": True,
+        "schema": ...}); unset ones take generation_config.json's values. Returns a Reply,
         or with stream=True a Stream of text pieces."""
         run = self._generate_call(self._prompt_ids(prompt))
         if stream:

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
+#include "gemma4/grammar.h"
 #include "gemma4/generator.h"
 #include "gemma4/log.h"
 #include "gemma4/speculative.h"
@@ -170,6 +171,24 @@ gemma4::GenerateOptions ToOptions(const gemma4::Model& model, const gemma4_gener
     options.draft_max = p.draft_max;
   }
   if (p.cancel) options.cancel = &p.cancel->flag;
+  Require(!(p.grammar && p.json_schema), "generate params", "give only one of grammar and json_schema");
+  if (p.grammar) options.grammar = gemma4::Grammar::FromGbnf(p.grammar, "grammar");
+  if (p.json_schema) {
+    nlohmann::json schema;
+    try {
+      schema = nlohmann::json::parse(p.json_schema);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw gemma4::Error(gemma4::ErrorKind::kInvalidArgument,
+                          "json_schema: not valid JSON (parse error at byte " + std::to_string(e.byte) + ")");
+    }
+    gemma4::Grammar::JsonSchemaOptions schema_options;
+    schema_options.strict = p.json_schema_strict != 0;
+    try {
+      options.grammar = gemma4::Grammar::FromJsonSchema(schema, schema_options);
+    } catch (const gemma4::Error& e) {
+      throw gemma4::Error(e.kind(), std::string("json_schema: ") + e.what());
+    }
+  }
   return options;
 }
 

@@ -753,6 +753,52 @@ static void test_conversation(void) {
   gemma4_conversation_free(c);
 }
 
+/* Constrained decoding: a JSON Schema or a GBNF grammar shapes the answer even from random weights;
+ * bad grammars, schemas and both at once are errors naming what is wrong. */
+static void test_constrained(void) {
+  int32_t prompt[256];
+  const size_t n = prompt_ids(prompt, 256);
+  gemma4_session* s = gemma4_session_new(g_model);
+  CHECK(s != NULL);
+  gemma4_generate_params p = greedy(64);
+  p.json_schema = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},"
+                  "\"ok\":{\"type\":\"boolean\"}},\"required\":[\"n\",\"ok\"],\"additionalProperties\":false}";
+  p.json_schema_strict = 1;
+  gemma4_result* r = generate_ids(s, prompt, n, &p);
+  if (r) {
+    const char* text = gemma4_result_text(r);
+    CHECK(strncmp(text, "{\"n\":", 5) == 0);
+    CHECK(strstr(text, ",\"ok\":") != NULL);
+    CHECK(strlen(text) > 0 && text[strlen(text) - 1] == '}');
+    CHECK(gemma4_result_stop_reason(r) == GEMMA4_STOP_EOS);
+    gemma4_result_free(r);
+  }
+  p = greedy(8);
+  p.grammar = "root ::= \"yes\" | \"no\"";
+  r = generate_ids(s, prompt, n, &p);
+  if (r) {
+    const char* text = gemma4_result_text(r);
+    CHECK(strcmp(text, "yes") == 0 || strcmp(text, "no") == 0);
+    gemma4_result_free(r);
+  }
+  gemma4_result* bad = NULL;
+  p = greedy(8);
+  p.grammar = "root ::= (\"a\"";
+  CHECK_STATUS(gemma4_session_generate(s, prompt, n, &p, NULL, NULL, &bad), GEMMA4_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(gemma4_last_error(), "grammar:1:") != NULL);
+  p = greedy(8);
+  p.json_schema = "{\"type\":";
+  CHECK_STATUS(gemma4_session_generate(s, prompt, n, &p, NULL, NULL, &bad), GEMMA4_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(gemma4_last_error(), "json_schema: not valid JSON") != NULL);
+  p.json_schema = "{\"type\":\"string\",\"format\":\"email\"}";
+  CHECK_STATUS(gemma4_session_generate(s, prompt, n, &p, NULL, NULL, &bad), GEMMA4_ERR_UNSUPPORTED);
+  CHECK(strstr(gemma4_last_error(), "/format") != NULL);
+  p.grammar = "root ::= \"x\"";
+  CHECK_STATUS(gemma4_session_generate(s, prompt, n, &p, NULL, NULL, &bad), GEMMA4_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(gemma4_last_error(), "only one of grammar and json_schema") != NULL);
+  gemma4_session_free(s);
+}
+
 /* ---- driver --------------------------------------------------------------------------------- */
 
 struct test_case {
@@ -782,6 +828,7 @@ int main(int argc, char** argv) {
       {"temperature_samples_over_a_greedy_config", test_temperature_samples_over_a_greedy_config, 1},
       {"session_chat", test_session_chat, 1},
       {"conversation", test_conversation, 1},
+      {"constrained", test_constrained, 1},
   };
   int matched = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {

@@ -5,7 +5,7 @@ set_target_properties(test_capi PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON 
 target_compile_options(test_capi PRIVATE -Wall -Wextra -Werror)
 target_link_libraries(test_capi PRIVATE gemma4_shared m)
 foreach(case version_and_names load_errors generate_params_default log_callback_and_load model_facts tokenizer
-             render_chat session_generate sampling temperature_samples_over_a_greedy_config session_chat
+             render_chat session_generate sampling temperature_samples_over_a_greedy_config session_chat constrained
              conversation)
   add_test(NAME capi.${case}
            COMMAND test_capi "${GEMMA4_TEST_MODELS_DIR}" "${CMAKE_CURRENT_BINARY_DIR}/capi-work/${case}" ${case})

@@ -121,6 +121,23 @@ class ModuleTest(unittest.TestCase):
         again = chat.send("Hello", max_new_tokens=5, temperature=0)
         self.assertEqual(again.ids, first.ids)
 
+    def test_constrained_output(self):
+        schema = {"type": "object", "properties": {"n": {"type": "integer"}, "tags": {
+            "type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 2}},
+            "required": ["n", "tags"], "additionalProperties": False}
+        reply = MODEL.chat([{"role": "user", "content": "Hello"}], max_new_tokens=96, temperature=0,
+                           json_schema={"strict": True, "schema": schema})
+        value = json.loads(reply.text)  # random weights, still valid by construction
+        self.assertEqual(sorted(value), ["n", "tags"])
+        self.assertIsInstance(value["n"], int)
+        self.assertLessEqual(len(value["tags"]), 2)
+        self.assertTrue(all(isinstance(t, str) and len(t) <= 4 for t in value["tags"]))
+        reply = MODEL.generate([2, 105], max_new_tokens=4, temperature=0, grammar='root ::= "yes" | "no"')
+        self.assertIn(reply.text, ("yes", "no"))
+        with self.assertRaises(gemma4.Error) as e:
+            MODEL.generate([2, 105], grammar="root ::= (")
+        self.assertIn("grammar:1:", str(e.exception))
+
     def test_errors_carry_the_library_message(self):
         with self.assertRaises(gemma4.Error) as e:
             gemma4.Model("/nonexistent/package")
