@@ -15,18 +15,17 @@
 namespace gemma4 {
 namespace {
 
+using testing::CopyLogits;
+using testing::kOtherBatchShapes;
 using testing::Load;
 using testing::Loaded;
 using testing::MaxAbsDiff;
 using testing::Prompt;
 
-std::vector<float> Copy(std::span<const float> s) { return {s.begin(), s.end()}; }
-
 // Between two runtimes over the same steps. A full pass against steps of other sizes differs more on
 // the gqa package: its MatMulNBits use accuracy_level 4 (int8 activations), whose kernels round
 // differently for one row and for many (the same holds with in-place updates off and unsplit).
 float Tolerance(const std::string& dtype) { return dtype == "q4f16" ? 1e-1f : 2e-3f; }
-constexpr float kOtherBatchShapes = 1e-1f;
 
 TEST(KvCapacity, GrowsGeometricallyOrTakesTheFixedContext) {
   EXPECT_EQ(NextKvCapacity(0, 1, 4096, false), 64u);
@@ -88,7 +87,7 @@ void ExpectSameConversation(const Runtime& a, const Runtime& b, const std::strin
   while (done < ids.size()) {
     const size_t n = std::min(sizes[step++ % std::size(sizes)], ids.size() - done);
     const size_t keep = std::min<size_t>(n, 2);
-    auto la = Copy(a.Forward(*sa, std::span(ids).subspan(done, n), keep));
+    auto la = CopyLogits(a.Forward(*sa, std::span(ids).subspan(done, n), keep));
     EXPECT_LT(MaxAbsDiff(la, b.Forward(*sb, std::span(ids).subspan(done, n), keep)), Tolerance(dtype))
         << "step " << step << " at position " << done;
     done += n;
@@ -122,7 +121,7 @@ TEST_P(KvUpdateTest, IncrementalEqualsOneFullPass) {
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
   const auto ids = Prompt(90, vocab, 5);
   auto full = l.runtime->NewState();
-  const auto reference = Copy(l.runtime->Forward(*full, ids, 1));
+  const auto reference = CopyLogits(l.runtime->Forward(*full, ids, 1));
   auto step = l.runtime->NewState();
   std::span<const float> last = l.runtime->Forward(*step, std::span(ids).first(3), 1);
   for (size_t i = 3; i < ids.size(); ++i) last = l.runtime->Forward(*step, std::span(ids).subspan(i, 1), 1);
@@ -140,7 +139,7 @@ TEST_P(KvUpdateTest, RewindCloneAndReuseReplayTheConversation) {
   second.insert(second.end(), tail.begin() + 1, tail.end());
 
   auto replay = l.runtime->NewState();
-  const auto reference = Copy(l.runtime->Forward(*replay, second, 1));
+  const auto reference = CopyLogits(l.runtime->Forward(*replay, second, 1));
 
   auto s = l.runtime->NewState();
   l.runtime->Forward(*s, first, 1);
@@ -162,7 +161,7 @@ TEST(KvBuffers, CopyingCachesWithSeveralHeadsSurviveRewinds) {
   const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
   const auto ids = Prompt(40, vocab, 3);
   auto replay = l.runtime->NewState();
-  const auto reference = Copy(l.runtime->Forward(*replay, std::span(ids).first(25), 1));
+  const auto reference = CopyLogits(l.runtime->Forward(*replay, std::span(ids).first(25), 1));
   auto s = l.runtime->NewState();
   l.runtime->Forward(*s, ids, 1);
   s->Truncate(20);
@@ -207,7 +206,7 @@ TEST(KvBuffers, AFailedStepLeavesTheStateUsable) {
     EXPECT_EQ(s->length(), 4u);
     EXPECT_EQ(s->tokens(), std::vector<int32_t>(ids.begin(), ids.begin() + 4));
     auto clone = s->Clone();
-    const auto got = Copy(l.runtime->Forward(*s, std::span(ids).subspan(4, 2), 1));
+    const auto got = CopyLogits(l.runtime->Forward(*s, std::span(ids).subspan(4, 2), 1));
     auto fresh = l.runtime->NewState();
     l.runtime->Forward(*fresh, std::span(ids).first(4), 1);
     EXPECT_LT(MaxAbsDiff(got, l.runtime->Forward(*fresh, std::span(ids).subspan(4, 2), 1)), 1e-5f) << whole;

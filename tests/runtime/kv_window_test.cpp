@@ -17,12 +17,12 @@
 namespace gemma4 {
 namespace {
 
+using testing::CopyLogits;
+using testing::kOtherBatchShapes;
 using testing::Load;
 using testing::Loaded;
 using testing::MaxAbsDiff;
 using testing::Prompt;
-
-std::vector<float> Copy(std::span<const float> s) { return {s.begin(), s.end()}; }
 
 // Between two runtimes over the same steps (the trimmed and the whole caches run the same ops over
 // the same values; only float16 rounds more).
@@ -67,7 +67,6 @@ TEST_P(KvWindowFormTest, SlidingLayersAndOnlyThoseAreTrimmedToTheConfigWindow) {
 // time by more than float rounding (as one full pass and single steps do in kv_state_test.cpp).
 // Before any re-prefill the trimmed caches must match the whole ones as closely as any package.
 bool RoundsByBatchShape(const std::string& package) { return package == "gqa" || package == "kv-shared-alt"; }
-constexpr float kOtherBatchShapes = 1e-1f;
 
 // Steps of varied sizes, rewinds of 2 (within the margin) and, every 150 positions, a rewind to
 // just past the oldest position the trimmed layers hold (so they re-prefill): logits of every step.
@@ -83,7 +82,7 @@ void ExpectSameConversation(const Runtime& trimmed, const Runtime& whole, const 
   while (done < ids.size()) {
     const size_t n = std::min(sizes[step++ % std::size(sizes)], ids.size() - done);
     const size_t keep = std::min<size_t>(n, 2);
-    auto la = Copy(trimmed.Forward(*a, std::span(ids).subspan(done, n), keep));
+    auto la = CopyLogits(trimmed.Forward(*a, std::span(ids).subspan(done, n), keep));
     const float tolerance = reprefilled && RoundsByBatchShape(package) ? kOtherBatchShapes : Tolerance(dtype);
     ASSERT_LT(MaxAbsDiff(la, whole.Forward(*b, std::span(ids).subspan(done, n), keep)), tolerance)
         << "step " << step << " at position " << done << ", " << far_rewinds << " re-prefills before";
@@ -155,7 +154,7 @@ TEST(KvWindow, IncrementalDecodingEqualsOneFullPass) {
     const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
     const auto ids = Prompt(400, vocab, 5);
     auto full = l.runtime->NewState();
-    const auto reference = Copy(l.runtime->Forward(*full, ids, 1));
+    const auto reference = CopyLogits(l.runtime->Forward(*full, ids, 1));
     auto step = l.runtime->NewState();
     std::span<const float> last = l.runtime->Forward(*step, std::span(ids).first(3), 1);
     for (size_t i = 3; i < ids.size(); ++i) last = l.runtime->Forward(*step, std::span(ids).subspan(i, 1), 1);
@@ -183,12 +182,12 @@ TEST(KvWindow, ARewindIntoEvictedPositionsReprefillsAndGivesTheSameLogits) {
   EXPECT_EQ(Impl(*s).cached(), 0u);
   EXPECT_EQ(s->tokens(), std::vector<int32_t>(ids.begin(), ids.begin() + 30));
   auto clone = s->Clone();  // a pending state clones as it is
-  const auto got = Copy(l.runtime->Forward(*s, std::span(ids).subspan(30, 5), 2));
+  const auto got = CopyLogits(l.runtime->Forward(*s, std::span(ids).subspan(30, 5), 2));
   EXPECT_EQ(Impl(*s).cached(), 35u);
   EXPECT_EQ(s->tokens(), std::vector<int32_t>(ids.begin(), ids.begin() + 35));
   auto reference = whole.runtime->NewState();
   whole.runtime->Forward(*reference, std::span(ids).first(30), 1);
-  const auto want = Copy(whole.runtime->Forward(*reference, std::span(ids).subspan(30, 5), 2));
+  const auto want = CopyLogits(whole.runtime->Forward(*reference, std::span(ids).subspan(30, 5), 2));
   EXPECT_LT(MaxAbsDiff(got, want), 2e-3f);
   EXPECT_LT(MaxAbsDiff(want, l.runtime->Forward(*clone, std::span(ids).subspan(30, 5), 2)), 2e-3f);
   // Truncating only pending tokens keeps the rest pending.
@@ -206,7 +205,7 @@ TEST(KvWindow, AClonedSlidStateContinuesLikeTheOriginal) {
   for (size_t i = 290; i < 300; ++i) l.runtime->Forward(*s, std::span(ids).subspan(i, 1), 1);
   ASSERT_GT(Impl(*s).window_offset(), 0u);
   auto clone = s->Clone();
-  const auto a = Copy(l.runtime->Forward(*s, std::span(ids).subspan(300, 20), 1));
+  const auto a = CopyLogits(l.runtime->Forward(*s, std::span(ids).subspan(300, 20), 1));
   EXPECT_LT(MaxAbsDiff(a, l.runtime->Forward(*clone, std::span(ids).subspan(300, 20), 1)), 1e-6f);
 }
 
@@ -255,7 +254,7 @@ TEST(KvWindow, AGraphTheEditDoesNotRecogniseRunsWholeAndSaysWhy) {
   const auto ids = Prompt(60, vocab, 4);
   auto a = l.runtime->NewState();
   auto b = standard.runtime->NewState();
-  EXPECT_LT(MaxAbsDiff(Copy(l.runtime->Forward(*a, ids, 1)), standard.runtime->Forward(*b, ids, 1)), 2e-3f);
+  EXPECT_LT(MaxAbsDiff(CopyLogits(l.runtime->Forward(*a, ids, 1)), standard.runtime->Forward(*b, ids, 1)), 2e-3f);
 }
 
 TEST(KvWindow, AConfigThatDisagreesWithTheGraphKeepsEverything) {

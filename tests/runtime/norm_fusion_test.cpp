@@ -10,6 +10,7 @@
 namespace gemma4 {
 namespace {
 
+using testing::CopyLogits;
 using testing::Load;
 using testing::Loaded;
 using testing::MaxAbsDiff;
@@ -45,9 +46,8 @@ TEST_P(NormFusionRuntime, FusedLogitsMatchTheGraphAsWrittenAtEveryStep) {
   for (size_t n : {17u, 1u, 4u, 1u, 1u, 9u, 1u, 1u, 25u}) {
     n = std::min(n, ids.size() - done);
     if (n == 0) break;
-    std::span<const float> lf = fused.runtime->Forward(*sf, std::span(ids).subspan(done, n), 1);
-    std::vector<float> copy(lf.begin(), lf.end());
-    EXPECT_LT(MaxAbsDiff(copy, plain.runtime->Forward(*sp, std::span(ids).subspan(done, n), 1)), c.tolerance)
+    const auto fused_logits = CopyLogits(fused.runtime->Forward(*sf, std::span(ids).subspan(done, n), 1));
+    EXPECT_LT(MaxAbsDiff(fused_logits, plain.runtime->Forward(*sp, std::span(ids).subspan(done, n), 1)), c.tolerance)
         << c.package << "/" << c.dtype << " at position " << done;
     done += n;
   }

@@ -37,6 +37,13 @@ inline std::vector<int32_t> Prompt(size_t n, int32_t vocab, int32_t seed = 1) {
   return ids;
 }
 
+// A step's logits kept past the next Forward on the same state (which reuses their buffer).
+inline std::vector<float> CopyLogits(std::span<const float> s) { return {s.begin(), s.end()}; }
+
+// Between calls of other shapes on accuracy_level-4 graphs (MatMulNBits quantize activations to
+// int8 and round one row differently from many): logits ~0.1 apart.
+inline constexpr float kOtherBatchShapes = 1e-1f;
+
 inline float MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
   EXPECT_EQ(a.size(), b.size());
   float m = 0;
