@@ -17,6 +17,8 @@ namespace gemma4::onnx {
 namespace {
 
 
+constexpr int64_t kMaxNormWidth = 1 << 16;
+
 struct Match {
   std::string_view input;   // the fused node's input
   std::string_view weight;  // its 1-D weight, or "" for a float32 ones vector of `ones_width`
@@ -130,7 +132,10 @@ std::optional<Match> MatchNorm(const GraphView& g, const GraphNode& mul) {
   if (mul.Op() != "Mul" || mul.inputs.size() != 2 || mul.outputs.size() != 1) return std::nullopt;
   for (int side = 0; side < 2; ++side) {
     auto weight = ConstantOf(g, mul.inputs[side]);
-    if (!weight || weight->dims.size() != 1 || weight->dims[0] < 2) continue;
+    // The width sizes the float32 ones vector a float16 norm gets: a norm is a row of hidden or
+    // head size, so a weight that claims more than kMaxNormWidth is no norm's (and a lying file
+    // must not make us allocate what it claims).
+    if (!weight || weight->dims.size() != 1 || weight->dims[0] < 2 || weight->dims[0] > kMaxNormWidth) continue;
     if (weight->elem_type != kElemFloat && weight->elem_type != kElemFloat16) continue;
     std::string_view y = mul.inputs[1 - side];
     const GraphNode* back = Private(g, y, "Cast");

@@ -232,6 +232,14 @@ TEST(NormFusion, Float16NormsOfOneWidthShareOneOnesVector) {
   EXPECT_EQ(CountOps(f.model)["SimplifiedLayerNormalization"], 2);
 }
 
+TEST(NormFusion, AWeightClaimingAHugeWidthIsNoNorms) {
+  ProtoGraph p;
+  p.Initializer("eps", 1, {}, {1e-6});
+  p.Initializer("w16", 10, {int64_t{1} << 40}, {1, 1, 1, 1});  // dims that lie about the data
+  Float16Norm(p, "");
+  EXPECT_EQ(onnx::FuseRmsNorms("huge.onnx", p.Model()).fused, 0u);  // and nothing of that size allocated
+}
+
 TEST(NormFusion, LeavesNearMissesAlone) {
   {  // an intermediate that is also a graph output
     ProtoGraph p = ReciprocalNorm();
