@@ -1,7 +1,7 @@
 // Rewrites RMSNorms written out in elementary ops into one SimplifiedLayerNormalization node, at
 // load, on the protobuf bytes. ONNX Runtime 1.30 fuses only the Pow(x, 2) ... Div form itself; an
 // export that writes x * Reciprocal(Sqrt(mean(x * x) + eps)) or x * Pow(mean + eps, -0.5) keeps
-// five or six small kernels per norm (about 250 norms in Gemma 4 E2B), each a full pass over its
+// five or six small kernels per norm (227 in the full-size package, docs/BENCHMARKS.md), each a pass over its
 // row. The rewrite fires only where the pattern matches exactly: the last-axis mean of x squared,
 // a scalar epsilon, intermediates read by nothing else, a 1-D weight. In a float16 graph (the
 // Cast-to-float32 ... Cast-back sandwich) only the float32 core is fused, with a weight of ones, so
