@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "gemma4/chat_template.h"
 #include "gemma4/error.h"
@@ -46,11 +47,18 @@ std::vector<Package> Packages() {
   out.push_back({"gemma4-style", kChatTests / "packages/gemma4-style"});
   const fs::path testmodel = kSourceDir / "tools/testmodel/chat_template.jinja";
   if (fs::exists(testmodel)) {
+    // Each file lands by rename: CTest runs the cases of this binary as parallel processes, and
+    // a plain overwrite truncates the file another process's reference renderer may be reading
+    // (CI once saw an empty template render to "").
     fs::path dir = fs::path(GEMMA4_BINARY_DIR) / "chat-parity" / "testmodel-template";
     fs::create_directories(dir);
-    fs::copy_file(testmodel, dir / "chat_template.jinja", fs::copy_options::overwrite_existing);
-    fs::copy_file(kChatTests / "packages/gemma4-style/tokenizer_config.json", dir / "tokenizer_config.json",
-                  fs::copy_options::overwrite_existing);
+    const std::string staging = ".staging-" + std::to_string(::getpid());
+    for (const auto& [from, name] : {std::pair{testmodel, "chat_template.jinja"},
+                                     std::pair{kChatTests / "packages/gemma4-style/tokenizer_config.json",
+                                               "tokenizer_config.json"}}) {
+      fs::copy_file(from, dir / (name + staging), fs::copy_options::overwrite_existing);
+      fs::rename(dir / (name + staging), dir / name);
+    }
     out.push_back({"testmodel", dir});
   }
   return out;
