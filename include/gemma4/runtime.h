@@ -161,6 +161,10 @@ class Runtime {
   size_t own_kernel_nodes() const;
   size_t ort_kernel_nodes() const;
 
+  // Where the KV caches (and a split decoder's boundary tensors) live: host mappings, or the
+  // decoder's CUDA memory ("cuda:0 (...)"), so that a step moves only new ids in and logits out.
+  std::string kv_memory() const;
+
   // A fresh, empty cache for one conversation.
   std::unique_ptr<KvState> NewState() const;
 

@@ -142,6 +142,9 @@ void PrintText(const nlohmann::json& j) {
     std::printf("    KV buffers %s: layers updated by copy keep a second buffer for present.*\n",
                 FormatBytes(m["decoder"]["kv_buffer_bytes"].get<uint64_t>()).c_str());
   }
+  if (m["decoder"].contains("kv_memory")) {
+    std::printf("    KV cache in %s\n", m["decoder"]["kv_memory"].get<std::string>().c_str());
+  }
   std::printf("    (%s)\n", m["note"].get<std::string>().c_str());
   if (m.contains("device_note")) std::printf("    note: %s\n", m["device_note"].get<std::string>().c_str());
 }

@@ -141,6 +141,7 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                             {"total_bytes", p.embed.WeightBytes()}}},
                  {"decoder", {{"device", runtime->options().device}, {"weight_bytes", p.decoder.WeightBytes()},
                               {"kv_cache_bytes", kv_bytes}, {"kv_buffer_bytes", kv_buffer_bytes},
+                              {"kv_memory", runtime->kv_memory()},
                               {"logits_bytes", logits_bytes},
                               {"total_bytes", decoder_total}}},
                  {"note", "excludes ONNX Runtime's working buffers (activations), which grow with the prefill chunk"}};

@@ -26,10 +26,16 @@ size_t KvWindowPositions(size_t window, size_t margin) {
   return window + (margin ? margin : window) + std::max(window, kEvictAlign);
 }
 
-KvStateImpl::KvStateImpl(const DecoderIo& io, size_t max_context, bool fixed_capacity, size_t window_margin)
-    : io_(&io), max_context_(max_context), fixed_(fixed_capacity),
-      memory_(Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault)),
-      keys_(io.kv_layers.size()), values_(io.kv_layers.size()) {
+KvStateImpl::KvStateImpl(const DecoderIo& io, const KvDevice& device, size_t max_context, bool fixed_capacity,
+                         size_t window_margin)
+    : io_(&io), device_(&device), max_context_(max_context), fixed_(fixed_capacity),
+      memory_(Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault)) {
+  keys_.resize(io.kv_layers.size());
+  values_.resize(io.kv_layers.size());
+  for (size_t i = 0; i < io.kv_layers.size(); ++i) {
+    keys_[i] = {KvBuffer(device_), KvBuffer(device_)};
+    values_[i] = {KvBuffer(device_), KvBuffer(device_)};
+  }
   for (const KvLayerSpec& layer : io.kv_layers) window_ = std::max(window_, static_cast<size_t>(layer.window));
   window_margin_ = window_margin ? window_margin : window_;
 }
@@ -65,9 +71,8 @@ void KvStateImpl::Evict(size_t drop) {
     if (layer.window <= 0) continue;
     const size_t row = RowBytes(layer);
     for (Cache* c : {&keys_[i], &values_[i]}) {
-      auto* base = static_cast<uint8_t*>(c->live.data());
       for (int64_t h = 0; h < layer.num_heads; ++h) {
-        std::memmove(base + h * (held - drop) * row, base + (h * held + drop) * row, (held - drop) * row);
+        c->live.MoveDown(h * (held - drop) * row, (h * held + drop) * row, (held - drop) * row);
       }
     }
   }
@@ -96,10 +101,10 @@ void KvStateImpl::PrepareStep(size_t count) {
   }
 }
 
-Ort::Value KvStateImpl::View(HostBuffer& buffer, const KvLayerSpec& layer, size_t positions) {
+Ort::Value KvStateImpl::View(KvBuffer& buffer, const KvLayerSpec& layer, size_t positions) {
   const std::vector<int64_t> shape = {1, layer.num_heads, static_cast<int64_t>(positions), layer.head_dim};
   const size_t bytes = static_cast<size_t>(layer.num_heads) * positions * RowBytes(layer);
-  return Ort::Value::CreateTensor(memory_, buffer.data(), bytes, shape.data(), shape.size(), ToOrtType(layer.type));
+  return Ort::Value::CreateTensor(device_->memory_info(), buffer.data(), bytes, shape.data(), shape.size(), ToOrtType(layer.type));
 }
 
 Ort::Value KvStateImpl::Past(size_t layer, bool value, size_t count) {
@@ -148,10 +153,7 @@ void KvStateImpl::Truncate(size_t length) {
     const size_t first = layer.window > 0 ? window_offset_ : 0;
     const size_t held = cached_ - first, kept = length - first;
     for (Cache* c : {&keys_[i], &values_[i]}) {
-      auto* base = static_cast<uint8_t*>(c->live.data());
-      for (int64_t h = 1; h < layer.num_heads; ++h) {
-        std::memmove(base + h * kept * row, base + h * held * row, kept * row);
-      }
+      for (int64_t h = 1; h < layer.num_heads; ++h) c->live.MoveDown(h * kept * row, h * held * row, kept * row);
     }
   }
   cached_ = length;
@@ -159,14 +161,14 @@ void KvStateImpl::Truncate(size_t length) {
 }
 
 std::unique_ptr<KvState> KvStateImpl::Clone() const {
-  auto copy = std::make_unique<KvStateImpl>(*io_, max_context_, fixed_, window_margin_);
+  auto copy = std::make_unique<KvStateImpl>(*io_, *device_, max_context_, fixed_, window_margin_);
   if (cached_ > 0) copy->Allocate(cached_, window_ > 0 ? cached_ - window_offset_ : 0);
   for (size_t i = 0; i < io_->kv_layers.size(); ++i) {
     const KvLayerSpec& layer = io_->kv_layers[i];
     const size_t used = static_cast<size_t>(layer.num_heads) * Held(i) * RowBytes(layer);
     if (used == 0) continue;
-    std::memcpy(copy->keys_[i].live.data(), keys_[i].live.data(), used);
-    std::memcpy(copy->values_[i].live.data(), values_[i].live.data(), used);
+    copy->keys_[i].live.CopyFrom(keys_[i].live, used);
+    copy->values_[i].live.CopyFrom(values_[i].live, used);
   }
   copy->tokens_ = tokens_;
   copy->cached_ = cached_;

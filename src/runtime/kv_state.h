@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "runtime/host_buffer.h"
+#include "runtime/kv_device.h"
 #include "runtime/ort.h"
 
 namespace gemma4 {
@@ -34,8 +35,10 @@ size_t KvWindowPositions(size_t window, size_t margin);
 
 class KvStateImpl final : public KvState {
  public:
-  // `io` must outlive the state. `fixed_capacity`: allocate max_context positions at once.
-  KvStateImpl(const DecoderIo& io, size_t max_context, bool fixed_capacity, size_t window_margin = 0);
+  // `io` and `device` must outlive the state. `fixed_capacity`: allocate max_context positions at
+  // once. The caches live on `device` (the host's mappings, or the decoder's CUDA memory).
+  KvStateImpl(const DecoderIo& io, const KvDevice& device, size_t max_context, bool fixed_capacity,
+              size_t window_margin = 0);
 
   size_t length() const override { return tokens_.size(); }
   const std::vector<int32_t>& tokens() const override { return tokens_; }
@@ -89,17 +92,18 @@ class KvStateImpl final : public KvState {
   Ort::RunOptions run_options_;
 
   struct Cache {
-    HostBuffer live, spare;  // spare: present.* of a copying layer
+    KvBuffer live, spare;  // spare: present.* of a copying layer
   };
-  Ort::Value View(HostBuffer& buffer, const KvLayerSpec& layer, size_t positions);
+  Ort::Value View(KvBuffer& buffer, const KvLayerSpec& layer, size_t positions);
   Ort::Value IntView(TensorType type, std::vector<int64_t>& values, std::vector<int32_t>& narrow,
                      std::vector<int64_t> shape);
   size_t RowBytes(const KvLayerSpec& layer) const;  // one position of one head
 
   const DecoderIo* io_;
+  const KvDevice* device_;
   size_t max_context_;
   bool fixed_;
-  Ort::MemoryInfo memory_;
+  Ort::MemoryInfo memory_;  // the host memory of the small step inputs and the logits
   size_t capacity_ = 0;         // positions of each untrimmed layer's buffers
   size_t window_ = 0;           // the trimmed layers' window (0: none trimmed)
   size_t window_margin_ = 0;

@@ -18,6 +18,7 @@
 #include "package/onnx_split.h"
 #include "package/proto_wire.h"
 #include "runtime/io_discovery.h"
+#include "runtime/kv_device.h"
 #include "runtime/kv_state.h"
 #include "runtime/ort.h"
 #include "runtime/session_factory.h"
@@ -65,8 +66,6 @@ struct Runtime::Impl {
   DecoderIo decoder_io;
   size_t max_context = 0;
   size_t own_kernel_nodes = 0, ort_kernel_nodes = 0;  // MatMulNBits of the decoder sessions, by kernel
-  // Where a step's outputs that no state buffer holds (the split boundary) are allocated.
-  Ort::MemoryInfo cpu_memory = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
   // From the graph at load: how each KV layer reads its cache, and the graph edited to allow
   // in-place updates (empty when no edit was needed or possible).
   onnx::KvAttentionPlan kv_plan;
@@ -75,6 +74,9 @@ struct Runtime::Impl {
   onnx::KvWindowPlan window_plan;
   size_t window = 0;  // the trimmed layers' window, 0 when none is trimmed
   size_t attention_heads = 0;  // config.json num_attention_heads (sizes the prefill chunk at depth)
+  // Where the caches and the split's boundary tensors live: the decoder's device (kv_device.h).
+  // Last member: its allocator belongs to the decoder session and must go before it.
+  KvDeviceHandle kv_device;
 
   void Check();
   // Applies kv_plan to decoder_io.kv_layers (in_place only where the plan and the shapes allow).
@@ -201,11 +203,15 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
         bound.push_back(state.Present(slot.layer, slot.value, s));
         binding.BindOutput(name, bound.back());
       } else {
+        // The split boundary stays where the decoder runs (on CUDA, never through the host).
         bound.emplace_back(nullptr);
-        binding.BindOutput(name, cpu_memory);
+        binding.BindOutput(name, kv_device.device->memory_info());
       }
     }
     const_cast<Ort::Session&>(decoder.session).Run(run_options, binding);
+    // A device provider may return before its stream has written outputs bound to device memory;
+    // the caches must be complete before anything copies them (a rewind, a clone, the next step).
+    binding.SynchronizeOutputs();
     if (split && want_logits) {
       // The head reads original inputs and tensors of the first half, all borrowed, none copied.
       std::vector<Ort::Value> outputs = binding.GetOutputValues();
@@ -217,6 +223,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
       Ort::Value logits = state.Logits(rows);
       head_binding.BindOutput(head.output_ptrs[0], logits);
       const_cast<Ort::Session&>(head.session).Run(run_options, head_binding);
+      head_binding.SynchronizeOutputs();
     }
   } catch (const Ort::Exception& ex) {
     if (state.interrupted()) throw interrupted();
@@ -485,6 +492,7 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
     m.decoder = DecoderPart(std::move(whole), DecoderInputOrder(m.decoder_io), std::move(outputs), m.decoder_io);
   }
   m.Check();
+  m.kv_device = MakeKvDevice(options.device, m.decoder.session);
 
   const size_t model_max = package.config.max_position_embeddings > 0 ? package.config.max_position_embeddings : 131072;
   m.max_context = options.max_context > 0 ? std::min(options.max_context, model_max) : model_max;
@@ -500,9 +508,11 @@ size_t Runtime::own_kernel_nodes() const { return impl_->own_kernel_nodes; }
 size_t Runtime::ort_kernel_nodes() const { return impl_->ort_kernel_nodes; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
 size_t Runtime::rms_norms_fused() const { return impl_->rms_norms_fused; }
+std::string Runtime::kv_memory() const { return impl_->kv_device.device->description(); }
 
 std::unique_ptr<KvState> Runtime::NewState() const {
-  return std::make_unique<KvStateImpl>(impl_->decoder_io, impl_->max_context, impl_->options.max_context > 0,
+  return std::make_unique<KvStateImpl>(impl_->decoder_io, *impl_->kv_device.device, impl_->max_context,
+                                       impl_->options.max_context > 0,
                                        impl_->options.kv_window_margin);
 }
 
