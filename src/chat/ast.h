@@ -58,7 +58,7 @@ struct Expr {
     bool negated;
   };
   int symbol = -1;             // kName: index into Program::symbols
-  int builtin = -1;            // kFilter / kTest: resolved function, -1 when unknown
+  int builtin = -1;            // kFilter / kTest / kGetattr: resolved filter, test or method, -1 when none
   std::string name;            // kName, kGetattr, kFilter, kTest
   Value value;                 // kConst
   std::vector<ExprPtr> kids;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "chat/builtin_support.h"
 #include "chat/builtins.h"
 
 namespace gemma4::chat {
@@ -32,13 +33,6 @@ struct DepthGuard {
   ~DepthGuard() { --depth; }
   int& depth;
 };
-
-std::shared_ptr<const std::string> Hint(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
-
-[[noreturn]] void RaiseUndefined(const Value& v) {
-  const std::string* hint = v.undefined_hint();
-  Fail(hint ? *hint : std::string("value is undefined"));
-}
 
 [[noreturn]] void BinaryTypeError(const char* op, const Value& a, const Value& b) {
   Fail(std::string("unsupported operand type(s) for ") + op + ": '" + TypeName(a) + "' and '" + TypeName(b) + "'");
@@ -405,7 +399,7 @@ Value Renderer::EvalInner(const Expr& e, Scope& scope) {
     case ExprKind::kGetattr: {
       Value obj = Eval(*e.kids[0], scope);
       if (obj.is_undefined()) RaiseUndefined(obj);
-      return GetAttr(obj, e.name);
+      return GetAttr(obj, e.name, e.builtin);
     }
     case ExprKind::kGetitem: {
       Value obj = Eval(*e.kids[0], scope);
@@ -427,8 +421,8 @@ Value Renderer::EvalInner(const Expr& e, Scope& scope) {
         if (obj.is_undefined()) RaiseUndefined(obj);
         EvalArgs(*e.args, scope, args);
         Value result;
-        if (CallMethod(*this, obj, callee.name, args, &result)) return result;
-        return CallValue(GetAttr(obj, callee.name), args, e.offset);
+        if (CallMethod(*this, obj, callee.builtin, args, &result)) return result;
+        return CallValue(GetAttr(obj, callee.name, callee.builtin), args, e.offset);
       }
       Value fn = Eval(callee, scope);
       EvalArgs(*e.args, scope, args);

@@ -701,6 +701,7 @@ class Parser {
       if (Cur().type == Tok::kName) {
         auto e = Make(ExprKind::kGetattr, off);
         e->name = Cur().text;
+        e->builtin = FindMethod(e->name);
         e->kids.push_back(std::move(node));
         Next();
         return e;
