@@ -1,7 +1,7 @@
 // Public chat-template API: parsing with positioned errors, rendering, loading a package's
 // template and special tokens, and OpenAI-style message normalization.
 #include "gemma4/chat_template.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 
 #include <fstream>
 #include <regex>

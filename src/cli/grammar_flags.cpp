@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 
 namespace gemma4::cli {
 

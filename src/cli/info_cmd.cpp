@@ -7,7 +7,7 @@
 #include "cli/flags.h"
 #include "gemma4/describe.h"
 #include "gemma4/error.h"
-#include "gemma4/format.h"
+#include "core/format.h"
 
 namespace gemma4::cli {
 namespace {

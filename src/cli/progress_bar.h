@@ -2,7 +2,7 @@
 // On a terminal it redraws in place; otherwise it prints a line per finished file only.
 #pragma once
 
-#include "gemma4/format.h"
+#include "core/format.h"
 
 #include <chrono>
 #include <cstdint>

@@ -13,7 +13,7 @@
 #include "gemma4/generator.h"
 #include "gemma4/grammar.h"
 #include "gemma4/log.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 #include "gemma4/speculative.h"
 
 namespace gemma4::cli {

@@ -9,7 +9,7 @@
 #include "gemma4/chat_template.h"
 #include "gemma4/error.h"
 #include "gemma4/package.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 
 namespace gemma4::cli {
 namespace {

@@ -1,5 +1,5 @@
 // Human-readable byte counts.
-#include "gemma4/format.h"
+#include "core/format.h"
 
 #include <cstdio>
 

@@ -1,5 +1,5 @@
 // Whole-file reads: one sized read, no stream buffering copies.
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 
 #include <fstream>
 

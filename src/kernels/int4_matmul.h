@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "gemma4/float16.h"
+#include "core/float16.h"
 #include "kernels/cpu_features.h"
 
 namespace gemma4::kernels {

@@ -1,7 +1,7 @@
 // `gemma4 pull`: the hub's resolve and listing endpoints, written into the huggingface_hub cache
 // layout with per-blob locks, resumable .incomplete files and hash checks.
 #include "gemma4/hub.h"
-#include "gemma4/format.h"
+#include "core/format.h"
 
 #include <fcntl.h>
 #include <fnmatch.h>

@@ -3,7 +3,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/package.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 
 namespace gemma4 {
 namespace {

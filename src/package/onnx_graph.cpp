@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "gemma4/float16.h"
+#include "core/float16.h"
 
 namespace gemma4::onnx {
 namespace {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "gemma4/error.h"
-#include "gemma4/format.h"
+#include "core/format.h"
 #include "gemma4/log.h"
 #include "gemma4/package.h"
 #include "package/model_config.h"

@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "gemma4/error.h"
-#include "gemma4/float16.h"
+#include "core/float16.h"
 #include "gemma4/log.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 #include "package/onnx_kv_attention.h"
 #include "package/onnx_kv_window.h"
 #include "package/onnx_proto.h"

@@ -1,7 +1,7 @@
 // Tokenizer: loads tokenizer.json and runs HF's pipeline (added tokens -> normalizer -> normalized
 // added tokens -> pre-tokenizer -> BPE -> post-processor; ids -> decoder chain).
 #include "gemma4/tokenizer.h"
-#include "gemma4/read_file.h"
+#include "core/read_file.h"
 
 #include <fstream>
 #include <sstream>

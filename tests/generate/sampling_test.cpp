@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gemma4/error.h"
-#include "gemma4/float16.h"
+#include "core/float16.h"
 #include "gemma4/sampling.h"
 
 namespace gemma4 {

@@ -1,5 +1,5 @@
 // StopStringMatcher: stops across chunk boundaries, overlapping prefixes, several stops, UTF-8; and
-// the token-level StopCriteria.
+// the generator.
 #include <random>
 #include <string>
 #include <vector>
