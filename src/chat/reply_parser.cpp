@@ -164,16 +164,18 @@ void ReplyParser::StreamCall(std::vector<Event>& events) {
   if (stage_ == CallStage::kArguments || stage_ == CallStage::kBegun) {
     const auto status = arguments_.Feed(std::string_view(call_).substr(fed_), written_);
     fed_ = call_.size();
-    if (status == GemmaJsonStream::Status::kMalformed) {
-      if (stage_ == CallStage::kBegun) EndStreamedCall(events, /*malformed=*/true);
-      else stage_ = CallStage::kWhole;  // nothing went out: the whole call decides, at its end
-      return;
-    }
-    // Begun once a key parsed: "call:NAME{key:" is a call, not prose that happens to look like one.
+    // Begun once a member was written ("call:NAME{key:" and the start of its value): a call, not
+    // prose that looks like one. Decided by what was written, never by where the piece ended, so
+    // a piece that holds both the first member and a malformation begins (and ends) the call too.
     if (stage_ == CallStage::kArguments && arguments_.wrote_member()) {
       streamed_.id = call_id_prefix_ + "_" + std::to_string(output_.tool_calls.size());
       events.push_back({Event::kToolCallBegin, {}, streamed_});
       stage_ = CallStage::kBegun;
+    }
+    if (status == GemmaJsonStream::Status::kMalformed) {
+      if (stage_ == CallStage::kBegun) EndStreamedCall(events, /*malformed=*/true);
+      else stage_ = CallStage::kWhole;  // nothing went out: the whole call decides, at its end
+      return;
     }
     if (stage_ == CallStage::kBegun) SendArguments(events);
   } else if (stage_ == CallStage::kEnded && fed_ < call_.size()) {
