@@ -56,14 +56,19 @@ struct ConvertedCall {
 };
 
 // A whole call body, "call:NAME{...}" (or "call:NAME" without arguments); nullopt when malformed.
-std::optional<ConvertedCall> ConvertCallBody(std::string_view body) {
+// `terminated` false (the reply ended inside the call): a body without arguments was cut inside
+// its name, which must not become a call of a tool nobody declared.
+std::optional<ConvertedCall> ConvertCallBody(std::string_view body, bool terminated = true) {
   body = Trim(body);
   if (!body.starts_with(kCallPrefix)) return std::nullopt;
   body.remove_prefix(kCallPrefix.size());
   const size_t brace = body.find('{');
   auto name = CallName(body.substr(0, brace));
   if (!name) return std::nullopt;
-  if (brace == std::string_view::npos) return ConvertedCall{std::move(*name), "{}"};
+  if (brace == std::string_view::npos) {
+    if (!terminated) return std::nullopt;
+    return ConvertedCall{std::move(*name), "{}"};
+  }
   GemmaJsonStream stream;
   std::string arguments;
   stream.Feed(body.substr(brace), arguments);  // starts with '{': an object or nothing
@@ -222,7 +227,7 @@ void ReplyParser::EmitCall(std::vector<Event>& events, const std::string& body, 
     }
     if (stage_ == CallStage::kEnded) return;
   }
-  auto parsed = ConvertCallBody(body);
+  auto parsed = ConvertCallBody(body, terminated);
   if (!parsed) {
     // Not a call we can express: show it rather than lose it.
     Emit(events, Event::kContent, std::string(kCallOpen) + body + (terminated ? std::string(kCallClose) : ""));
