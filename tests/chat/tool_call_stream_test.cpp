@@ -3,6 +3,8 @@
 // Every text is fed at every cut size down to one byte: the pieces must add up to exactly the
 // JSON of the unstreamed reply (written out here by hand), the JSON written so far must always
 // close into valid JSON, and a call must begin before its arguments are complete.
+#include <random>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -270,6 +272,89 @@ TEST(StreamedToolCalls, MalformedAfterItBeganEndsWithWhatParsed) {
   EXPECT_EQ(cut.content, "");
   // A cut call unstreamed stays content.
   EXPECT_TRUE(Unstreamed("<|tool_call>call:write{path:<|\"|>a.txt<|\"|>,body:{").tool_calls.empty());
+}
+
+// A random Gemma 4 value: objects (bare and quoted keys), arrays, strings in every spelling whose
+// text holds the syntax's delimiters, numbers and bare words; depth-limited.
+std::string RandomGemmaValue(std::mt19937& rng, int depth) {
+  static const std::vector<std::string> text = {"a", "b c", "}", ",", "]", ":", "{", "\xC3\xA9", "'", "\"", "<|", "\n", " "};
+  auto some_text = [&] {
+    std::string t;
+    for (size_t i = rng() % 4; i > 0; --i) t += text[rng() % text.size()];
+    return t;
+  };
+  switch (depth > 2 ? 3 + rng() % 4 : rng() % 7) {
+    case 0:
+    case 1: {
+      std::string out = "{";
+      for (size_t i = 0, n = rng() % 4; i < n; ++i) {
+        if (i) out += ",";
+        out += rng() % 3 ? "k" + std::to_string(i) : "<|\"|>q " + std::to_string(i) + "<|\"|>";
+        out += ":" + RandomGemmaValue(rng, depth + 1);
+      }
+      return out + "}";
+    }
+    case 2: {
+      std::string out = "[";
+      for (size_t i = 0, n = rng() % 4; i < n; ++i) out += (i ? "," : "") + RandomGemmaValue(rng, depth + 1);
+      return out + "]";
+    }
+    case 3: {
+      std::string t = some_text();
+      for (size_t at; (at = t.find("<|")) != std::string::npos;) t.erase(at, 2);  // no quote inside
+      return "<|\"|>" + t + "<|\"|>";
+    }
+    case 4: return json(std::string(rng() % 2 ? "x, y" : "q}")).dump();
+    case 5: return std::to_string(static_cast<int>(rng() % 2000) - 1000);
+    default: return rng() % 2 ? "true" : "None";
+  }
+}
+
+// Random replies of calls (some opener-less, some cut), often damaged by a random insertion or
+// cut, fed at random cuts: streamed calls always carry valid JSON object arguments, the result
+// does not depend on the cuts, and every call the unstreamed reply finds is streamed with the same
+// name and arguments.
+TEST(StreamedToolCalls, RandomCallsKeepTheInvariants) {
+  static const std::vector<std::string> damage = {"}", "{", ",", ":", "<|\"|>", "\"", "'", "x", " ", "]", "<tool_call|>"};
+  std::mt19937 rng(20260516);
+  size_t calls_seen = 0, streamed_more = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = rng() % 2 ? "Sure. " : "";
+    for (size_t c = 0, n = 1 + rng() % 3; c < n; ++c) {
+      text += rng() % 4 ? "<|tool_call>call:" : "<channel|>call:";
+      text += rng() % 2 ? "f" : "ns:a.b";
+      text += RandomGemmaValue(rng, rng() % 2 ? 0 : 3);
+      if (rng() % 5) text += "<tool_call|>";
+    }
+    if (rng() % 2) {
+      const size_t at = rng() % text.size();
+      if (rng() % 2) text.insert(at, damage[rng() % damage.size()]);
+      else text.erase(at, 1 + rng() % 6);
+    }
+    const AssistantOutput whole = Unstreamed(text);
+    const Streamed one_piece = StreamCalls(text, text.size());
+    const Streamed cut = StreamCalls(text, 1 + rng() % 7);
+    ASSERT_EQ(cut.content, one_piece.content) << text;
+    ASSERT_EQ(cut.calls.size(), one_piece.calls.size()) << text;
+    for (size_t c = 0; c < cut.calls.size(); ++c) {
+      ASSERT_EQ(cut.calls[c].name, one_piece.calls[c].name) << text;
+      ASSERT_EQ(cut.calls[c].arguments, one_piece.calls[c].arguments) << text;
+      const json args = json::parse(cut.calls[c].arguments, nullptr, false);
+      ASSERT_TRUE(args.is_object()) << text << " -> " << cut.calls[c].arguments;
+    }
+    // The unstreamed calls, in order, among the streamed ones (which may add calls that began
+    // and then turned out malformed).
+    size_t at = 0;
+    for (const ToolCall& call : whole.tool_calls) {
+      while (at < cut.calls.size() && (cut.calls[at].name != call.name || cut.calls[at].arguments != call.arguments)) ++at;
+      ASSERT_LT(at, cut.calls.size()) << "unstreamed call " << call.name << call.arguments << " not streamed: " << text;
+      ++at;
+    }
+    calls_seen += whole.tool_calls.size();
+    streamed_more += cut.calls.size() - whole.tool_calls.size();
+  }
+  EXPECT_GT(calls_seen, 1000u) << streamed_more;  // the texts do hold calls,
+  EXPECT_GT(streamed_more, 50u) << calls_seen;   // and calls malformed after they began
 }
 
 TEST(StreamedToolCalls, OffByDefault) {
