@@ -354,7 +354,7 @@ TEST(StreamedToolCalls, RandomCallsKeepTheInvariants) {
     streamed_more += cut.calls.size() - whole.tool_calls.size();
   }
   EXPECT_GT(calls_seen, 1000u) << streamed_more;  // the texts do hold calls,
-  EXPECT_GT(streamed_more, 50u) << calls_seen;   // and calls malformed after they began
+  EXPECT_GT(streamed_more, 50u) << calls_seen;  // and calls malformed after they began
 }
 
 TEST(StreamedToolCalls, OffByDefault) {
