@@ -62,8 +62,9 @@ class Grammar {
   // "function":{"name","parameters"}}]) in the model's call syntax,
   // `<|tool_call>call:NAME{key:value,...}<tool_call|>`, strings quoted by <|"|>, the arguments
   // valid against the tool's parameter schema (as FromJsonSchema, non-strict). Gemma strings
-  // cannot hold '<' here (the quote token's first character).
-  static std::shared_ptr<const Grammar> GemmaToolCall(const nlohmann::json& tools);
+  // cannot hold '<' here (the quote token's first character). `parallel`: one or more calls in a
+  // row (OpenAI's parallel_tool_calls, its default), each of any of the tools; else exactly one.
+  static std::shared_ptr<const Grammar> GemmaToolCall(const nlohmann::json& tools, bool parallel = false);
 
   // The GBNF text this grammar was parsed from (for FromJsonSchema: the generated grammar).
   const std::string& text() const;

@@ -38,6 +38,8 @@ class ReplyStream {
     const MarkupTokens* markup = nullptr;
     std::vector<std::string> tool_names;  // declared tools (see ReplyParser)
     bool thinking_requested = false;      // the request enabled thinking
+    // Tool calls as kToolCallBegin / kToolCallArguments pieces / kToolCall (see ReplyParser).
+    bool stream_tool_calls = false;
   };
   using DeltaFn = std::function<void(const ReplyParser::Event&)>;
 

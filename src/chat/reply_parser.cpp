@@ -13,7 +13,6 @@ constexpr std::string_view kChannelOpen = "<|channel>";
 constexpr std::string_view kChannelClose = "<channel|>";
 constexpr std::string_view kCallOpen = "<|tool_call>";
 constexpr std::string_view kCallClose = "<tool_call|>";
-constexpr std::string_view kQuote = "<|\"|>";
 
 // Length of the longest suffix of `text` that is a proper prefix of one of `markers`.
 size_t HeldSuffix(std::string_view text, std::initializer_list<std::string_view> markers) {
@@ -36,212 +35,74 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Recursive descent over Gemma's value syntax: {key:value,...}, [v,...], <|"|>text<|"|>,
-// "json strings", numbers, true/false/null, and bare words (taken as strings).
-class ValueParser {
- public:
-  explicit ValueParser(std::string_view text) : s_(text) {}
+constexpr std::string_view kCallPrefix = "call:";
 
-  std::optional<json> ParseAll() {
-    auto v = Value(0);
-    if (!v) return std::nullopt;
-    SkipSpace();
-    if (pos_ != s_.size()) return std::nullopt;
-    return v;
-  }
-
- private:
-  void SkipSpace() {
-    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-  }
-  bool StartsWith(std::string_view p) const { return s_.substr(pos_, p.size()) == p; }
-
-  std::optional<std::string> QuotedString() {
-    pos_ += kQuote.size();
-    const size_t end = s_.find(kQuote, pos_);
-    if (end == std::string_view::npos) return std::nullopt;
-    std::string out(s_.substr(pos_, end - pos_));
-    pos_ = end + kQuote.size();
-    return out;
-  }
-
-  std::optional<std::string> JsonString() {
-    // Find the closing quote, honouring backslash escapes, and let nlohmann decode it.
-    size_t i = pos_ + 1;
-    while (i < s_.size() && s_[i] != '"') i += s_[i] == '\\' ? 2 : 1;
-    if (i >= s_.size()) return std::nullopt;
-    try {
-      std::string out = json::parse(s_.substr(pos_, i + 1 - pos_)).get<std::string>();
-      pos_ = i + 1;
-      return out;
-    } catch (const json::exception&) {
-      return std::nullopt;
-    }
-  }
-
-  // 'single quoted', as the model sometimes writes Python-style: \' and \\ are the escapes.
-  std::optional<std::string> SingleQuotedString() {
-    std::string out;
-    for (size_t i = pos_ + 1; i < s_.size(); ++i) {
-      if (s_[i] == '\\' && i + 1 < s_.size() && (s_[i + 1] == '\'' || s_[i + 1] == '\\')) {
-        out += s_[++i];
-      } else if (s_[i] == '\'') {
-        pos_ = i + 1;
-        return out;
-      } else {
-        out += s_[i];
-      }
-    }
-    return std::nullopt;
-  }
-
-  // Any of the string spellings at pos_, or nullopt (pos_ unchanged) when none starts there.
-  std::optional<std::string> AnyString(bool& malformed) {
-    malformed = false;
-    std::optional<std::string> s;
-    if (StartsWith(kQuote)) s = QuotedString();
-    else if (pos_ < s_.size() && s_[pos_] == '"') s = JsonString();
-    else if (pos_ < s_.size() && s_[pos_] == '\'') s = SingleQuotedString();
-    else return std::nullopt;
-    malformed = !s;
-    return s;
-  }
-
-  std::optional<json> Value(int depth) {
-    if (depth > 64) return std::nullopt;
-    SkipSpace();
-    if (pos_ >= s_.size()) return std::nullopt;
-    bool malformed = false;
-    if (auto s = AnyString(malformed)) return json(*s);
-    if (malformed) return std::nullopt;
-    const char c = s_[pos_];
-    if (c == '{') return Object(depth);
-    if (c == '[') return Array(depth);
-    // A scalar runs to the next delimiter.
-    size_t end = pos_;
-    while (end < s_.size() && s_[end] != ',' && s_[end] != '}' && s_[end] != ']') ++end;
-    std::string_view word = Trim(s_.substr(pos_, end - pos_));
-    pos_ = end;
-    if (word.empty()) return std::nullopt;
-    if (word == "true") return json(true);
-    if (word == "false") return json(false);
-    if (word == "null" || word == "None") return json(nullptr);
-    try {
-      json number = json::parse(word);
-      if (number.is_number()) return number;
-    } catch (const json::exception&) {
-    }
-    return json(std::string(word));
-  }
-
-  std::optional<json> Object(int depth) {
-    ++pos_;  // {
-    json out = json::object();
-    SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == '}') {
-      ++pos_;
-      return out;
-    }
-    while (true) {
-      SkipSpace();
-      std::string key;
-      bool malformed = false;
-      if (auto k = AnyString(malformed)) {
-        key = *k;
-      } else if (malformed) {
-        return std::nullopt;
-      } else {
-        const size_t colon = s_.find(':', pos_);
-        if (colon == std::string_view::npos) return std::nullopt;
-        key = std::string(Trim(s_.substr(pos_, colon - pos_)));
-        pos_ = colon;
-        if (key.empty() || key.find_first_of("{}[],") != std::string::npos) return std::nullopt;
-      }
-      SkipSpace();
-      if (pos_ >= s_.size() || s_[pos_] != ':') return std::nullopt;
-      ++pos_;
-      auto v = Value(depth + 1);
-      if (!v) return std::nullopt;
-      out[key] = std::move(*v);
-      SkipSpace();
-      if (pos_ >= s_.size()) return std::nullopt;
-      if (s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (s_[pos_] == '}') {
-        ++pos_;
-        return out;
-      }
-      return std::nullopt;
-    }
-  }
-
-  std::optional<json> Array(int depth) {
-    ++pos_;  // [
-    json out = json::array();
-    SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == ']') {
-      ++pos_;
-      return out;
-    }
-    while (true) {
-      auto v = Value(depth + 1);
-      if (!v) return std::nullopt;
-      out.push_back(std::move(*v));
-      SkipSpace();
-      if (pos_ >= s_.size()) return std::nullopt;
-      if (s_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (s_[pos_] == ']') {
-        ++pos_;
-        return out;
-      }
-      return std::nullopt;
-    }
-  }
-
-  std::string_view s_;
-  size_t pos_ = 0;
-};
-
-}  // namespace
-
-std::optional<json> ParseGemmaValue(std::string_view text) { return ValueParser(text).ParseAll(); }
-
-std::optional<ParsedCall> ParseGemmaToolCall(std::string_view body) {
-  body = Trim(body);
-  constexpr std::string_view kCall = "call:";
-  if (body.substr(0, kCall.size()) != kCall) return std::nullopt;
-  body.remove_prefix(kCall.size());
-  const size_t brace = body.find('{');
-  ParsedCall call;
-  call.name = std::string(Trim(body.substr(0, brace)));
-  if (call.name.empty()) return std::nullopt;
-  for (char c : call.name) {
-    // Namespaced names ("default_api:get_weather", "tools.search", "mcp/fs") are names too.
+// The NAME of "call:NAME{": namespaced names ("default_api:get_weather", "tools.search", "mcp/fs")
+// are names too.
+std::optional<std::string> CallName(std::string_view text) {
+  const std::string_view name = Trim(text);
+  if (name.empty()) return std::nullopt;
+  for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' && c != ':' && c != '/') {
       return std::nullopt;
     }
   }
+  return std::string(name);
+}
+
+struct ConvertedCall {
+  std::string name;       // as written
+  std::string arguments;  // JSON text
+};
+
+// A whole call body, "call:NAME{...}" (or "call:NAME" without arguments); nullopt when malformed.
+// `terminated` false (the reply ended inside the call): a body without arguments was cut inside
+// its name, which must not become a call of a tool nobody declared.
+std::optional<ConvertedCall> ConvertCallBody(std::string_view body, bool terminated = true) {
+  body = Trim(body);
+  if (!body.starts_with(kCallPrefix)) return std::nullopt;
+  body.remove_prefix(kCallPrefix.size());
+  const size_t brace = body.find('{');
+  auto name = CallName(body.substr(0, brace));
+  if (!name) return std::nullopt;
   if (brace == std::string_view::npos) {
-    call.arguments = json::object();
-    return call;
+    if (!terminated) return std::nullopt;
+    return ConvertedCall{std::move(*name), "{}"};
   }
-  auto args = ParseGemmaValue(body.substr(brace));
-  if (!args || !args->is_object()) return std::nullopt;
-  call.arguments = std::move(*args);
-  return call;
+  GemmaJsonStream stream;
+  std::string arguments;
+  stream.Feed(body.substr(brace), arguments);  // starts with '{': an object or nothing
+  if (stream.Finish(arguments) != GemmaJsonStream::Status::kComplete) return std::nullopt;
+  return ConvertedCall{std::move(*name), std::move(arguments)};
+}
+
+}  // namespace
+
+std::optional<json> ParseGemmaValue(std::string_view text) {
+  GemmaJsonStream stream;
+  std::string out;
+  stream.Feed(text, out);
+  if (stream.Finish(out) != GemmaJsonStream::Status::kComplete) return std::nullopt;
+  json value = json::parse(out, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return std::nullopt;  // cannot happen: the converter writes JSON
+  return value;
+}
+
+std::optional<ParsedCall> ParseGemmaToolCall(std::string_view body) {
+  auto converted = ConvertCallBody(body);
+  if (!converted) return std::nullopt;
+  json arguments = json::parse(converted->arguments, nullptr, /*allow_exceptions=*/false);
+  if (!arguments.is_object()) return std::nullopt;
+  return ParsedCall{std::move(converted->name), std::move(arguments)};
 }
 
 ReplyParser::ReplyParser(bool parse_tool_calls, std::string call_id_prefix, std::vector<std::string> tool_names,
-                           bool thinking_requested)
+                           bool thinking_requested, bool stream_tool_calls)
     : parse_tool_calls_(parse_tool_calls),
       call_id_prefix_(std::move(call_id_prefix)),
       tool_names_(std::move(tool_names)),
-      thinking_requested_(thinking_requested) {}
+      thinking_requested_(thinking_requested),
+      stream_tool_calls_(stream_tool_calls) {}
 
 std::string ReplyParser::DeclaredName(const std::string& name) const {
   if (tool_names_.empty() || std::find(tool_names_.begin(), tool_names_.end(), name) != tool_names_.end()) return name;
@@ -265,8 +126,108 @@ void ReplyParser::Emit(std::vector<Event>& events, Event::Kind kind, std::string
   events.push_back({kind, std::move(text), {}});
 }
 
+void ReplyParser::StartCall() {
+  call_.clear();
+  stage_ = CallStage::kName;
+  arguments_at_ = fed_ = 0;
+  arguments_ = GemmaJsonStream();
+  written_.clear();
+  sent_ = 0;
+  streamed_ = {};
+}
+
+// Converts what call_ gained since the last time (stream_tool_calls).
+void ReplyParser::StreamCall(std::vector<Event>& events) {
+  if (!stream_tool_calls_) return;
+  if (stage_ == CallStage::kName) {
+    size_t start = 0;
+    while (start < call_.size() && std::isspace(static_cast<unsigned char>(call_[start]))) ++start;
+    const std::string_view rest = std::string_view(call_).substr(start);
+    if (rest.size() < kCallPrefix.size()) {
+      if (kCallPrefix.substr(0, rest.size()) != rest) stage_ = CallStage::kWhole;
+      return;
+    }
+    if (!rest.starts_with(kCallPrefix)) {
+      stage_ = CallStage::kWhole;
+      return;
+    }
+    // fed_: how far the name was searched for its brace already.
+    const size_t brace = rest.find('{', std::max(kCallPrefix.size(), fed_ > start ? fed_ - start : 0));
+    if (brace == std::string_view::npos) {  // the name goes on (or the call has no arguments)
+      fed_ = call_.size();
+      return;
+    }
+    auto name = CallName(rest.substr(kCallPrefix.size(), brace - kCallPrefix.size()));
+    if (!name) {
+      stage_ = CallStage::kWhole;
+      return;
+    }
+    streamed_.name = DeclaredName(*name);
+    arguments_at_ = fed_ = start + brace;
+    stage_ = CallStage::kArguments;
+  }
+  if (stage_ == CallStage::kArguments || stage_ == CallStage::kBegun) {
+    const auto status = arguments_.Feed(std::string_view(call_).substr(fed_), written_);
+    fed_ = call_.size();
+    // Begun once a member was written ("call:NAME{key:" and the start of its value): a call, not
+    // prose that looks like one. Decided by what was written, never by where the piece ended, so
+    // a piece that holds both the first member and a malformation begins (and ends) the call too.
+    if (stage_ == CallStage::kArguments && arguments_.wrote_member()) {
+      streamed_.id = call_id_prefix_ + "_" + std::to_string(output_.tool_calls.size());
+      events.push_back({Event::kToolCallBegin, {}, streamed_});
+      stage_ = CallStage::kBegun;
+    }
+    if (status == GemmaJsonStream::Status::kMalformed) {
+      if (stage_ == CallStage::kBegun) EndStreamedCall(events, /*malformed=*/true);
+      else stage_ = CallStage::kWhole;  // nothing went out: the whole call decides, at its end
+      return;
+    }
+    if (stage_ == CallStage::kBegun) SendArguments(events);
+  } else if (stage_ == CallStage::kEnded && fed_ < call_.size()) {
+    Emit(events, Event::kContent, call_.substr(fed_));
+    fed_ = call_.size();
+  }
+}
+
+void ReplyParser::SendArguments(std::vector<Event>& events) {
+  if (sent_ == written_.size()) return;
+  std::string piece = written_.substr(sent_);
+  sent_ = written_.size();
+  if (!events.empty() && events.back().kind == Event::kToolCallArguments) {
+    events.back().text += piece;
+    return;
+  }
+  events.push_back({Event::kToolCallArguments, std::move(piece), streamed_});
+}
+
+// Ends the call that began. Malformed (or cut): the arguments that parsed, closed into valid JSON,
+// and the call's text from where conversion stopped as content.
+void ReplyParser::EndStreamedCall(std::vector<Event>& events, bool malformed) {
+  if (malformed) written_ += arguments_.Closing();
+  SendArguments(events);
+  ToolCall call = streamed_;
+  call.arguments = written_;
+  output_.tool_calls.push_back(call);
+  events.push_back({Event::kToolCall, {}, std::move(call)});
+  stage_ = CallStage::kEnded;
+  if (malformed) {
+    const size_t from = arguments_at_ + arguments_.converted();
+    if (from < call_.size()) Emit(events, Event::kContent, call_.substr(from));
+  }
+  fed_ = call_.size();
+}
+
+// The call's body is complete (its end marker came, or the reply ended).
 void ReplyParser::EmitCall(std::vector<Event>& events, const std::string& body, bool terminated) {
-  auto parsed = ParseGemmaToolCall(body);
+  if (stream_tool_calls_) {
+    StreamCall(events);
+    if (stage_ == CallStage::kBegun) {
+      EndStreamedCall(events, arguments_.Finish(written_) != GemmaJsonStream::Status::kComplete);
+      return;
+    }
+    if (stage_ == CallStage::kEnded) return;
+  }
+  auto parsed = ConvertCallBody(body, terminated);
   if (!parsed) {
     // Not a call we can express: show it rather than lose it.
     Emit(events, Event::kContent, std::string(kCallOpen) + body + (terminated ? std::string(kCallClose) : ""));
@@ -275,8 +236,14 @@ void ReplyParser::EmitCall(std::vector<Event>& events, const std::string& body, 
   ToolCall call;
   call.id = call_id_prefix_ + "_" + std::to_string(output_.tool_calls.size());
   call.name = DeclaredName(parsed->name);
-  call.arguments = parsed->arguments.dump(-1, ' ', false, json::error_handler_t::replace);
+  call.arguments = std::move(parsed->arguments);
   output_.tool_calls.push_back(call);
+  if (stream_tool_calls_) {
+    // Decided whole (no key before its end, e.g. "call:f{}"): begun and ended at once.
+    const ToolCall head{call.id, call.name, {}};
+    events.push_back({Event::kToolCallBegin, {}, head});
+    events.push_back({Event::kToolCallArguments, call.arguments, head});
+  }
   events.push_back({Event::kToolCall, {}, std::move(call)});
 }
 
@@ -309,7 +276,7 @@ void ReplyParser::Process(std::vector<Event>& events, bool final) {
           buffer_.erase(0, stray + kChannelClose.size());
           if (is_call) {
             state_ = State::kToolCall;
-            call_.clear();
+            StartCall();
           }
           continue;
         }
@@ -317,7 +284,7 @@ void ReplyParser::Process(std::vector<Event>& events, bool final) {
           Emit(events, Event::kContent, buffer_.substr(0, at));
           buffer_.erase(0, at + marker.size());
           state_ = marker == kChannelOpen ? State::kChannelName : State::kToolCall;
-          call_.clear();
+          StartCall();
           continue;
         }
         const size_t hold = final ? 0
@@ -380,7 +347,7 @@ void ReplyParser::Process(std::vector<Event>& events, bool final) {
           call_ += buffer_.substr(0, next);
           buffer_.erase(0, next);  // the content state reads the marker again
           EmitCall(events, call_, /*terminated=*/true);
-          call_.clear();
+          StartCall();
           state_ = State::kContent;
           continue;
         }
@@ -388,7 +355,7 @@ void ReplyParser::Process(std::vector<Event>& events, bool final) {
           call_ += buffer_.substr(0, close);
           buffer_.erase(0, close + kCallClose.size());
           EmitCall(events, call_, /*terminated=*/true);
-          call_.clear();
+          StartCall();
           state_ = State::kContent;
           continue;
         }
@@ -396,13 +363,14 @@ void ReplyParser::Process(std::vector<Event>& events, bool final) {
           call_ += buffer_;
           buffer_.clear();
           if (!call_.empty()) EmitCall(events, call_, /*terminated=*/false);
-          call_.clear();
+          StartCall();
           state_ = State::kContent;
           return;
         }
         const size_t hold = HeldSuffix(buffer_, {kCallClose, kChannelClose});
         call_ += buffer_.substr(0, buffer_.size() - hold);
         buffer_.erase(0, buffer_.size() - hold);
+        StreamCall(events);
         return;
       }
     }

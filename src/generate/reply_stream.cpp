@@ -29,7 +29,8 @@ MarkupTokens MarkupTokens::Find(const Model& model) {
 ReplyStream::ReplyStream(Options options, DeltaFn on_delta)
     : options_(std::move(options)),
       on_delta_(std::move(on_delta)),
-      parser_(options_.parse_tool_calls, options_.call_id_prefix, options_.tool_names, options_.thinking_requested),
+      parser_(options_.parse_tool_calls, options_.call_id_prefix, options_.tool_names, options_.thinking_requested,
+              options_.stream_tool_calls),
       stops_(options_.stop) {}
 
 void ReplyStream::Deliver(const std::vector<ReplyParser::Event>& events) {
@@ -45,7 +46,7 @@ void ReplyStream::Deliver(const std::vector<ReplyParser::Event>& events) {
       output_.reasoning += e.text;
       on_delta_(e);
     } else {
-      output_.tool_calls.push_back(e.call);
+      if (e.kind == ReplyParser::Event::kToolCall) output_.tool_calls.push_back(e.call);  // complete calls only
       on_delta_(e);
     }
   }

@@ -53,7 +53,7 @@ std::shared_ptr<const Grammar> Grammar::JsonObject() {
   return FromGbnf(rules.Text(root), "json_object grammar");
 }
 
-std::shared_ptr<const Grammar> Grammar::GemmaToolCall(const json& tools) {
+std::shared_ptr<const Grammar> Grammar::GemmaToolCall(const json& tools, bool parallel) {
   if (!tools.is_array() || tools.empty()) {
     throw Error(ErrorKind::kInvalidArgument, "tools: a tool-call grammar needs a non-empty array of tools");
   }
@@ -91,7 +91,9 @@ std::shared_ptr<const Grammar> Grammar::GemmaToolCall(const json& tools) {
     }
     calls += std::string(calls.empty() ? "" : " | ") + grammar::GbnfLiteral(name) + " " + args;
   }
-  return FromGbnf(rules.Text("<|tool_call> \"call:\" (" + calls + ") <tool_call|>"), "tool-call grammar");
+  const std::string call = "<|tool_call> \"call:\" (" + calls + ") <tool_call|>";
+  // Calls follow each other directly, as the chat template writes them back.
+  return FromGbnf(rules.Text(parallel ? "(" + call + ")+" : call), "tool-call grammar");
 }
 
 }  // namespace gemma4

@@ -21,19 +21,21 @@ class AnthropicReply : public ReplyFormat {
 
   std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput&) override {
     std::string out;
-    if (e.kind == ReplyParser::Event::kToolCall) {
+    // A streamed call is a tool_use block: opened with its id, name and empty input, filled by
+    // input_json_delta pieces (they add up to the input's JSON), stopped at the call's end.
+    if (e.kind == ReplyParser::Event::kToolCallBegin) {
       out += StopBlock();
-      json input = json::parse(e.call.arguments, nullptr, false);
       out += AnthropicEvent({{"type", "content_block_start"}, {"index", index_},
                              {"content_block", {{"type", "tool_use"}, {"id", e.call.id}, {"name", e.call.name},
                                                 {"input", json::object()}}}});
-      out += AnthropicEvent({{"type", "content_block_delta"}, {"index", index_},
-                             {"delta", {{"type", "input_json_delta"},
-                                        {"partial_json", Dump(input.is_object() ? input : json::object())}}}});
       open_ = Block::kToolUse;
-      out += StopBlock();
       return out;
     }
+    if (e.kind == ReplyParser::Event::kToolCallArguments) {
+      return AnthropicEvent({{"type", "content_block_delta"}, {"index", index_},
+                             {"delta", {{"type", "input_json_delta"}, {"partial_json", e.text}}}});
+    }
+    if (e.kind == ReplyParser::Event::kToolCall) return StopBlock();
     const bool thinking = e.kind == ReplyParser::Event::kReasoning;
     const Block want = thinking ? Block::kThinking : Block::kText;
     if (open_ != want) {

@@ -119,6 +119,9 @@ json AnthropicToChatRequest(const json& body) {
     } else {
       ThrowInvalid("tool_choice.type", "expected auto, any, tool or none, got '" + type + "'");
     }
+    if (const json* v = Field(*choice, "disable_parallel_tool_use")) {
+      chat["parallel_tool_calls"] = !Bool(*v, "tool_choice.disable_parallel_tool_use");
+    }
   }
   if (const json* thinking = Field(body, "thinking")) {
     if (!thinking->is_object()) ThrowType("thinking", "an object", *thinking);

@@ -73,11 +73,21 @@ class OpenAiChatReply : public ReplyFormat {
     // The role chunk goes out at once, so the client sees the stream open even while queued.
     return Chunk(ChatChunkJson(meta_, {{"role", "assistant"}, {"content", ""}}, {}, include_usage_));
   }
-  std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput& so_far) override {
+  std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput&) override {
     json delta;
-    if (e.kind == ReplyParser::Event::kContent) delta = {{"content", e.text}};
-    else if (e.kind == ReplyParser::Event::kReasoning) delta = {{"reasoning_content", e.text}};
-    else delta = {{"tool_calls", json::array({ToolCallDeltaJson(so_far.tool_calls.size() - 1, e.call)})}};
+    switch (e.kind) {
+      case ReplyParser::Event::kContent: delta = {{"content", e.text}}; break;
+      case ReplyParser::Event::kReasoning: delta = {{"reasoning_content", e.text}}; break;
+      // A streamed call, as OpenAI sends one: index, id, type and name with empty arguments
+      // first, then pieces of the arguments under the same index; the end sends nothing.
+      case ReplyParser::Event::kToolCallBegin:
+        delta = {{"tool_calls", json::array({ToolCallDeltaJson(calls_++, e.call)})}};
+        break;
+      case ReplyParser::Event::kToolCallArguments:
+        delta = {{"tool_calls", json::array({{{"index", calls_ - 1}, {"function", {{"arguments", e.text}}}}})}};
+        break;
+      case ReplyParser::Event::kToolCall: return {};
+    }
     json chunk = ChatChunkJson(meta_, std::move(delta), {}, include_usage_);
     // The tokens generated since the last content chunk travel with this one.
     if (log_.requested && e.kind == ReplyParser::Event::kContent) chunk["choices"][0]["logprobs"] = ChatLogprobs(log_.TakePending());
@@ -102,6 +112,7 @@ class OpenAiChatReply : public ReplyFormat {
   ResponseMeta meta_;
   bool include_usage_;
   LogprobLog log_;
+  size_t calls_ = 0;  // tool calls begun
 };
 
 class OpenAiCompletionReply : public ReplyFormat {

@@ -320,16 +320,19 @@ GenerationRequest ParseChatCompletionRequest(const json& body, size_t vocab_size
     r.chat_request.tools = std::move(tools);
     r.tools_enabled = true;
   }
+  // OpenAI's default: the model may call several tools in one reply.
+  bool parallel = true;
+  if (const json* v = Field(body, "parallel_tool_calls")) parallel = Bool(*v, "parallel_tool_calls");
   if (choice == "required" || choice == "function") {
-    // The reply must be one call of a declared tool (the named one), arguments per its schema.
+    // The reply must be calls of the declared tools (the named one), arguments per its schema:
+    // one, or with parallel_tool_calls one or more.
     try {
-      r.grammar = Grammar::GemmaToolCall(r.chat_request.tools);
+      r.grammar = Grammar::GemmaToolCall(r.chat_request.tools, parallel);
     } catch (const Error& e) {
       ThrowInvalid("tools", std::string("cannot constrain the reply to a tool call: ") + e.what(),
                    e.kind() == ErrorKind::kUnsupported ? "unsupported_schema" : "invalid_schema");
     }
   }
-  if (const json* v = Field(body, "parallel_tool_calls")) Bool(*v, "parallel_tool_calls");
   if (const json* v = Field(body, "chat_template_kwargs")) {
     if (!v->is_object()) ThrowType("chat_template_kwargs", "an object", *v);
     for (const auto& [key, value] : v->items()) {

@@ -38,7 +38,8 @@ class ReplyFormat {
   virtual void AddLogprob(LogprobEntry entry) {}
   // The bytes a stream opens with, sent while the request may still be queued.
   virtual std::string StreamOpen(size_t prompt_tokens) = 0;
-  // One visible piece of the answer; `so_far` already includes it.
+  // One visible piece of the answer; `so_far` already includes it. Tool calls come streamed
+  // (kToolCallBegin, kToolCallArguments..., kToolCall; ReplyStream::Options::stream_tool_calls).
   virtual std::string StreamDelta(const ReplyParser::Event& event, const AssistantOutput& so_far) = 0;
   // The end of a stream that succeeded.
   virtual std::string StreamClose(const ReplyOutcome& outcome, const AssistantOutput& output) = 0;

@@ -22,16 +22,23 @@ class ResponsesReply : public ReplyFormat {
 
   std::string StreamDelta(const ReplyParser::Event& e, const AssistantOutput&) override {
     std::string out;
-    if (e.kind == ReplyParser::Event::kToolCall) {
+    // A streamed call is a function_call item: added with empty arguments, filled by
+    // function_call_arguments.delta pieces, then .done and output_item.done with the whole call.
+    if (e.kind == ReplyParser::Event::kToolCallBegin) {
       out += CloseItem();
-      out += Event({{"type", "response.output_item.added"}, {"output_index", index_}, {"item", FunctionCallItemJson(e.call, false)}});
-      const std::string item_id = "fc_" + e.call.id;
-      out += Event({{"type", "response.function_call_arguments.delta"}, {"item_id", item_id}, {"output_index", index_},
-                    {"delta", e.call.arguments}});
-      out += Event({{"type", "response.function_call_arguments.done"}, {"item_id", item_id}, {"output_index", index_},
-                    {"arguments", e.call.arguments}});
-      out += Event({{"type", "response.output_item.done"}, {"output_index", index_++}, {"item", FunctionCallItemJson(e.call, true)}});
+      open_ = Item::kFunctionCall;
+      call_ = e.call;
+      out += Event({{"type", "response.output_item.added"}, {"output_index", index_}, {"item", FunctionCallItemJson(call_, false)}});
       return out;
+    }
+    if (e.kind == ReplyParser::Event::kToolCallArguments) {
+      call_.arguments += e.text;
+      return Event({{"type", "response.function_call_arguments.delta"}, {"item_id", "fc_" + call_.id},
+                    {"output_index", index_}, {"delta", e.text}});
+    }
+    if (e.kind == ReplyParser::Event::kToolCall) {
+      call_ = e.call;
+      return CloseItem();
     }
     const bool reasoning = e.kind == ReplyParser::Event::kReasoning;
     const Item want = reasoning ? Item::kReasoning : Item::kMessage;
@@ -75,7 +82,7 @@ class ResponsesReply : public ReplyFormat {
   }
 
  private:
-  enum class Item { kNone, kReasoning, kMessage };
+  enum class Item { kNone, kReasoning, kMessage, kFunctionCall };
 
   std::string Event(json data) {
     data["sequence_number"] = sequence_++;
@@ -91,6 +98,10 @@ class ResponsesReply : public ReplyFormat {
       out += Event({{"type", "response.content_part.done"}, {"item_id", ids_.message}, {"output_index", index_},
                     {"content_index", 0}, {"part", {{"type", "output_text"}, {"text", text_}, {"annotations", json::array()}}}});
       out += Event({{"type", "response.output_item.done"}, {"output_index", index_++}, {"item", MessageItemJson(ids_.message, text_, true)}});
+    } else if (open_ == Item::kFunctionCall) {
+      out += Event({{"type", "response.function_call_arguments.done"}, {"item_id", "fc_" + call_.id},
+                    {"output_index", index_}, {"arguments", call_.arguments}});
+      out += Event({{"type", "response.output_item.done"}, {"output_index", index_++}, {"item", FunctionCallItemJson(call_, true)}});
     } else if (open_ == Item::kReasoning) {
       out += Event({{"type", "response.reasoning_text.done"}, {"item_id", ids_.reasoning}, {"output_index", index_},
                     {"content_index", 0}, {"text", text_}});
@@ -107,6 +118,7 @@ class ResponsesReply : public ReplyFormat {
   size_t index_ = 0;
   size_t sequence_ = 0;
   std::string text_;
+  ToolCall call_;  // the function_call item open
 };
 
 }  // namespace

@@ -50,7 +50,10 @@ struct Exchange {
   StreamChannel channel;
   ReplyOutcome outcome;
 
-  void PushDelta(const ReplyParser::Event& e) { channel.Push(format->StreamDelta(e, answer->output())); }
+  void PushDelta(const ReplyParser::Event& e) {
+    std::string data = format->StreamDelta(e, answer->output());
+    if (!data.empty()) channel.Push(std::move(data));
+  }
 
   // On the slot's thread, once generation ended (or the queue dropped the job).
   void Finish() {
@@ -241,6 +244,7 @@ void Routes::Generate(const HttpRequest& http, GenerationRequest request, Reques
                                         thinking->get<bool>();
   }
   answer_options.markup = &markup_;
+  answer_options.stream_tool_calls = request.stream;  // unstreamed, a malformed call stays whole content
   Exchange* raw = ex.get();
   ex->answer = std::make_unique<ReplyStream>(answer_options, [raw](const ReplyParser::Event& e) {
     if (raw->stream) raw->PushDelta(e);

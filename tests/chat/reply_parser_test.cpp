@@ -82,6 +82,17 @@ TEST(ReplyParser, UnterminatedCallAtEndIsStillParsed) {
   EXPECT_EQ(out.tool_calls[0].arguments, R"({"q":"x"})");
 }
 
+TEST(ReplyParser, ACallCutInsideItsNameIsContent) {
+  // max_tokens ran out in "call:get_wea": not a call of a tool named get_wea.
+  auto cut = ParseInPieces("<|tool_call>call:get_wea", 3, true, {"get_weather"});
+  EXPECT_TRUE(cut.tool_calls.empty());
+  EXPECT_EQ(cut.content, "<|tool_call>call:get_wea");
+  // Terminated, a call without arguments is one.
+  auto whole = ParseInPieces("<|tool_call>call:get_time<tool_call|>", 3);
+  ASSERT_EQ(whole.tool_calls.size(), 1u);
+  EXPECT_EQ(whole.tool_calls[0].arguments, "{}");
+}
+
 TEST(ReplyParser, MalformedCallIsKeptAsContent) {
   auto out = ParseInPieces("<|tool_call>not a call<tool_call|>after", 2);
   EXPECT_TRUE(out.tool_calls.empty());

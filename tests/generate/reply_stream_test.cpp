@@ -66,6 +66,65 @@ TEST(ReplyStream, ParsesAToolCallOutOfGeneratedTokens) {
   EXPECT_EQ(out.content, "");
 }
 
+// Streamed calls from real tokens (the <|tool_call> and <|"|> markers are special tokens the
+// detokenizer skips): the name comes first, the argument pieces (one per token at most) add up to
+// the arguments the unstreamed reply gives.
+TEST(ReplyStream, StreamsAToolCallTokenByToken) {
+  const Model& model = *SharedModel();
+  const MarkupTokens found = MarkupTokens::Find(model);
+  const std::string markup =
+      "<|tool_call>call:get_weather{city:<|\"|>Paris, {France}<|\"|>,days:3,opts:{units:[<|\"|>c<|\"|>,\"f\"]}}<tool_call|>"
+      "<|tool_call>call:ping{}<tool_call|>";
+  auto run = [&](bool stream, std::vector<ReplyParser::Event>* events, std::vector<size_t>* token_of) {
+    ReplyStream::Options options;
+    options.parse_tool_calls = true;
+    options.markup = &found;
+    options.stream_tool_calls = stream;
+    size_t token = 0;
+    ReplyStream reply(options, [&](const ReplyParser::Event& e) {
+      events->push_back(e);
+      token_of->push_back(token);
+    });
+    StreamingDecoder decoder(model.tokenizer(), /*skip_special_tokens=*/true);
+    for (int32_t id : model.tokenizer().Encode(markup, /*add_special_tokens=*/false)) {
+      // As the generator does under a grammar: a special token releases a held byte run first
+      // ("[" is a byte-fallback token of the test package, and <|"|> follows it).
+      reply.OnToken(model.tokenizer().IsSpecial(id) ? decoder.Flush() : decoder.Push(id), id);
+      ++token;
+    }
+    reply.OnToken(decoder.Flush(), -1);
+    reply.Finish();
+    return reply.output();
+  };
+  std::vector<ReplyParser::Event> whole_events, events;
+  std::vector<size_t> whole_tokens, tokens;
+  const AssistantOutput whole = run(false, &whole_events, &whole_tokens);
+  ASSERT_EQ(whole.tool_calls.size(), 2u) << whole.content;
+  EXPECT_EQ(whole.tool_calls[0].arguments, R"({"city":"Paris, {France}","days":3,"opts":{"units":["c","f"]}})");
+  const AssistantOutput streamed = run(true, &events, &tokens);
+  ASSERT_EQ(streamed.tool_calls.size(), 2u);
+  std::string arguments;
+  size_t begun_at = 0, pieces = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (e.kind == ReplyParser::Event::kToolCallBegin && e.call.name == "get_weather") begun_at = tokens[i];
+    if (e.kind == ReplyParser::Event::kToolCallArguments && e.call.name == "get_weather") {
+      arguments += e.text;
+      ++pieces;
+    }
+    if (e.kind == ReplyParser::Event::kToolCall && e.call.name == "get_weather") {
+      EXPECT_LT(begun_at, tokens[i]);  // the name came tokens before the arguments were complete
+    }
+  }
+  EXPECT_EQ(arguments, whole.tool_calls[0].arguments);
+  EXPECT_GT(pieces, 5u);
+  for (size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ(streamed.tool_calls[c].name, whole.tool_calls[c].name);
+    EXPECT_EQ(streamed.tool_calls[c].arguments, whole.tool_calls[c].arguments);
+  }
+  EXPECT_EQ(streamed.tool_calls[1].arguments, "{}");
+}
+
 // The bug this fixes: `gemma4 chat --thinking` stored the thought text (its markers stripped by the
 // detokenizer) as the assistant's content, so the next turn replayed it.
 TEST(AssistantMessage, KeepsTheAnswerAndNeverTheThoughts) {

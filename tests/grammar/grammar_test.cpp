@@ -552,5 +552,58 @@ TEST(JsonSchema, GemmaToolCallSyntax) {
   EXPECT_EQ(names.size(), 2u);
 }
 
+// parallel_tool_calls: one or more calls in a row, each of any tool; without it, exactly one.
+TEST(JsonSchema, GemmaToolCallsInParallelOrJustOne) {
+  const json tools = json::parse(R"([{"type":"function","function":{"name":"ping"}},
+      {"type":"function","function":{"name":"get","parameters":{"type":"object",
+       "properties":{"n":{"type":"integer","minimum":0,"maximum":9}},"required":["n"]}}}])");
+  constexpr int32_t kCallOpen = 2, kCallClose = 3;
+  auto feed_call = [](grammar::Matcher& m, std::string_view body) {
+    m.Accept(kCallOpen);
+    FeedBytes(m, body);
+    m.Accept(kCallClose);
+  };
+  {
+    grammar::Matcher one(Grammar::GemmaToolCall(tools, /*parallel=*/false), Vocab());
+    feed_call(one, "call:get{n:4}");
+    EXPECT_TRUE(one.IsComplete());
+    EXPECT_FALSE(one.CanContinue());
+    EXPECT_EQ(Allowed(one), std::set<int32_t>{kEos});  // a second call is not allowed
+    EXPECT_NE(ErrorOf([&] { one.Accept(kCallOpen); }), "(no error)");
+  }
+  {
+    grammar::Matcher two(Grammar::GemmaToolCall(tools, /*parallel=*/true), Vocab());
+    feed_call(two, "call:get{n:4}");
+    EXPECT_TRUE(two.IsComplete());
+    EXPECT_EQ(Allowed(two), (std::set<int32_t>{kEos, kCallOpen}));  // end here, or call again
+    feed_call(two, "call:ping{}");
+    feed_call(two, "call:get{n:0}");
+    EXPECT_TRUE(two.IsComplete());
+    // Still only valid calls: arguments per the schema, nothing between the calls.
+    EXPECT_NE(ErrorOf([&] { FeedBytes(two, " "); }), "(no error)");
+  }
+  // Random walks: every call valid, and some replies hold several.
+  auto g = Grammar::GemmaToolCall(tools, /*parallel=*/true);
+  size_t most = 0;
+  for (uint32_t seed = 0; seed < 40; ++seed) {
+    bool finished = false;
+    const std::string text = Walk(g, seed, &finished);
+    ASSERT_TRUE(finished) << text;
+    size_t calls = 0;
+    for (size_t at = 0; at < text.size(); ++calls) {
+      ASSERT_EQ(text.compare(at, 17, "<|tool_call>call:"), 0) << text;
+      const size_t end = text.find("<tool_call|>", at);
+      ASSERT_NE(end, std::string::npos) << text;
+      const std::string body = text.substr(at + 17, end - at - 17);
+      EXPECT_TRUE(body == "ping{}" || (body.size() == 8 && body.compare(0, 6, "get{n:") == 0 &&
+                                       body[6] >= '0' && body[6] <= '9' && body[7] == '}'))
+          << body;
+      at = end + 12;
+    }
+    most = std::max(most, calls);
+  }
+  EXPECT_GE(most, 2u);
+}
+
 }  // namespace
 }  // namespace gemma4

@@ -89,6 +89,35 @@ await main('server.anthropic_client', async () => {
     assert.equal(textOf(withTools), toolTwin.choices[0].message.content ?? '');
     assert.equal(withTools.usage.input_tokens + withTools.usage.cache_read_input_tokens, toolTwin.usage.prompt_tokens);
 
+    // 4b. A streamed tool_use (tool_choice "any" forces a valid call from random weights): the block
+    // opens with its id, name and empty input, input_json_delta pieces fill it, and the SDK's
+    // final message holds the same tool_use as the unstreamed reply.
+    {
+      const body = { model: 'gemma4', max_tokens: 160, temperature: 0, messages: [{ role: 'user', content: 'Weather in Paris?' }],
+        tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string', maxLength: 16 },
+          days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'] } }],
+        tool_choice: { type: 'any', disable_parallel_tool_use: true } };
+      const toolUses = (m) => m.content.filter((b) => b.type === 'tool_use').map((b) => ({ name: b.name, input: b.input }));
+      const whole = await client.messages.create(body);
+      assert.equal(whole.stop_reason, 'tool_use');
+      assert.equal(toolUses(whole).length, 1);
+      const stream = client.messages.stream(body);
+      const partials = [];
+      let start = null;
+      stream.on('streamEvent', (e) => {
+        if (e.type === 'content_block_start' && e.content_block.type === 'tool_use') start = e.content_block;
+        if (e.type === 'content_block_delta' && e.delta.type === 'input_json_delta') partials.push(e.delta.partial_json);
+      });
+      const final = await stream.finalMessage();
+      assert.deepEqual(toolUses(final), toolUses(whole));
+      assert.equal(final.stop_reason, 'tool_use');
+      assert.equal(start.name, 'get_weather');
+      assert.match(start.id, /^toolu_/);
+      assert.deepEqual(start.input, {});
+      check(partials.length > 1, `the input came in ${partials.length} pieces`, server);
+      assert.deepEqual(JSON.parse(partials.join('')), toolUses(whole)[0].input);
+    }
+
     // 5. Thinking maps onto the template's enable_thinking.
     const thinking = await client.messages.create({ model: 'gemma4', max_tokens: 10, temperature: 0,
       thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: user }] });

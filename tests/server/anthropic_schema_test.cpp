@@ -42,6 +42,13 @@ TEST(AnthropicSchema, TranslatesSystemBlocksToolsAndResults) {
   EXPECT_EQ(m[4]["content"], "Error: oops");
   // And the result is a valid OpenAI request.
   EXPECT_NO_THROW(ParseChatCompletionRequest(chat, 1000));
+  EXPECT_FALSE(chat.contains("parallel_tool_calls"));
+  // disable_parallel_tool_use is parallel_tool_calls turned off.
+  json one = body;
+  one["tool_choice"] = {{"type", "any"}, {"disable_parallel_tool_use", true}};
+  EXPECT_EQ(AnthropicToChatRequest(one)["parallel_tool_calls"], false);
+  one["tool_choice"]["disable_parallel_tool_use"] = "yes";
+  EXPECT_THROW(AnthropicToChatRequest(one), ApiError);
 }
 
 TEST(AnthropicSchema, ErrorsNameTheAnthropicField) {
@@ -93,6 +100,10 @@ TEST(AnthropicReply, StreamOpensClosesAndSwitchesBlocks) {
   sse += reply->StreamDelta({ReplyParser::Event::kReasoning, "think", {}}, so_far);
   sse += reply->StreamDelta({ReplyParser::Event::kContent, "Hel", {}}, so_far);
   sse += reply->StreamDelta({ReplyParser::Event::kContent, "lo", {}}, so_far);
+  // A streamed call: begin (id, name), argument pieces, end.
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCallBegin, {}, {"toolu_1", "f", ""}}, so_far);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCallArguments, R"({"a")", {"toolu_1", "f", ""}}, so_far);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCallArguments, ":1}", {"toolu_1", "f", ""}}, so_far);
   sse += reply->StreamDelta({ReplyParser::Event::kToolCall, {}, {"toolu_1", "f", R"({"a":1})"}}, so_far);
   ReplyOutcome outcome;
   outcome.finish_reason = "tool_calls";
@@ -103,17 +114,22 @@ TEST(AnthropicReply, StreamOpensClosesAndSwitchesBlocks) {
   const std::vector<std::string> expected = {
       "message_start", "ping", "content_block_start", "content_block_delta", "content_block_stop",  // thinking
       "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",     // text
-      "content_block_start", "content_block_delta", "content_block_stop",                            // tool_use
+      "content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",     // tool_use
       "message_delta", "message_stop"};
   EXPECT_EQ(types, expected);
   const auto events = Events(sse);
   EXPECT_EQ(events[0]["message"]["usage"]["input_tokens"], 7);
   EXPECT_EQ(events[3]["delta"], json({{"type", "thinking_delta"}, {"thinking", "think"}}));
   EXPECT_EQ(events[6]["index"], 1);
-  EXPECT_EQ(events[9]["content_block"]["type"], "tool_use");
-  EXPECT_EQ(events[10]["delta"], json({{"type", "input_json_delta"}, {"partial_json", R"({"a":1})"}}));
-  EXPECT_EQ(events[12]["delta"]["stop_reason"], "tool_use");
-  EXPECT_EQ(events[12]["usage"]["output_tokens"], 5);
+  EXPECT_EQ(events[9]["content_block"],
+            json({{"type", "tool_use"}, {"id", "toolu_1"}, {"name", "f"}, {"input", json::object()}}));
+  EXPECT_EQ(events[9]["index"], 2);
+  EXPECT_EQ(events[10]["delta"], json({{"type", "input_json_delta"}, {"partial_json", R"({"a")"}}));
+  EXPECT_EQ(events[11]["delta"], json({{"type", "input_json_delta"}, {"partial_json", ":1}"}}));
+  EXPECT_EQ(events[11]["index"], 2);
+  EXPECT_EQ(events[12]["index"], 2);
+  EXPECT_EQ(events[13]["delta"]["stop_reason"], "tool_use");
+  EXPECT_EQ(events[13]["usage"]["output_tokens"], 5);
 }
 
 TEST(AnthropicReply, WholeMessage) {

@@ -104,6 +104,48 @@ await main('server.openai_client', async () => {
     assert.ok(['stop', 'length', 'tool_calls'].includes(roundTrip.choices[0].finish_reason));
     for (const call of roundTrip.choices[0].message.tool_calls ?? []) JSON.parse(call.function.arguments);
 
+    // Streamed tool calls (tool_choice "required" makes even random weights write a valid call):
+    // a first chunk per call with index, id, type, name and empty arguments, then chunks of
+    // arguments; the SDK accumulates exactly the calls of the unstreamed reply.
+    {
+      const weather = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object',
+        properties: { city: { type: 'string', maxLength: 16 }, days: { type: 'integer', minimum: 1, maximum: 7 },
+          units: { type: 'array', items: { enum: ['c', 'f'] }, maxItems: 2 } },
+        required: ['city', 'days', 'units'], additionalProperties: false } } }];
+      const shape = (calls) => (calls ?? []).map((c) => ({ type: c.type, name: c.function.name, arguments: c.function.arguments }));
+      for (const parallel_tool_calls of [false, true]) {
+        const req = { model, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: weather,
+          tool_choice: 'required', parallel_tool_calls, max_tokens: 160, temperature: 0 };
+        const whole = await client.chat.completions.create(req);
+        const wholeCalls = whole.choices[0].message.tool_calls ?? [];
+        check(wholeCalls.length >= 1, `no tool call: ${JSON.stringify(whole.choices[0])}`, server);
+        if (!parallel_tool_calls) {
+          assert.equal(wholeCalls.length, 1);
+          assert.equal(whole.choices[0].finish_reason, 'tool_calls');
+        }
+        for (const c of wholeCalls) JSON.parse(c.function.arguments);
+        const stream = client.beta.chat.completions.stream(req);
+        const chunks = [];
+        stream.on('chunk', (c) => chunks.push(c));
+        const final = await stream.finalChatCompletion();
+        assert.deepEqual(shape(final.choices[0].message.tool_calls), shape(wholeCalls));
+        assert.equal(final.choices[0].finish_reason, whole.choices[0].finish_reason);
+        const deltas = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
+        const heads = deltas.filter((d) => d.id !== undefined);
+        assert.equal(heads.length, wholeCalls.length);
+        heads.forEach((h, i) => {
+          assert.equal(h.index, i);
+          assert.equal(h.type, 'function');
+          assert.equal(h.function.name, wholeCalls[i].function.name);
+          assert.equal(h.function.arguments, '');
+        });
+        const pieces = deltas.filter((d) => d.id === undefined);
+        check(pieces.length > wholeCalls.length, `the arguments came in ${pieces.length} chunks`, server);
+        wholeCalls.forEach((c, i) => assert.equal(pieces.filter((p) => p.index === i).map((p) => p.function.arguments).join(''),
+          c.function.arguments));
+      }
+    }
+
     // Thinking switch reaches the template.
     const thinking = await client.chat.completions.create({
       model, messages, max_tokens: 2, temperature: 0, chat_template_kwargs: { enable_thinking: true },

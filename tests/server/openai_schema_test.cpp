@@ -5,6 +5,7 @@
 
 #include "server/api_error.h"
 #include "server/metrics.h"
+#include "server/reply_format.h"
 #include "server/sse_writer.h"
 
 namespace gemma4::server {
@@ -154,6 +155,53 @@ TEST(Schema, ResponsesHaveOpenAIShape) {
   EXPECT_TRUE(c["choices"][0]["finish_reason"].is_null());
   EXPECT_TRUE(c.contains("usage") && c["usage"].is_null());
   EXPECT_EQ(SseEvent(Dump(json{{"a", 1}})), "data: {\"a\":1}\n\n");
+}
+
+TEST(Schema, ParallelToolCallsShapeTheToolCallGrammar) {
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}])";
+  auto grammar_of = [&](const std::string& extra) {
+    return ParseChatCompletionRequest(json::parse(R"({"messages":[{"role":"user","content":"x"}],)" + tools + extra + "}"),
+                                      kVocab)
+        .grammar;
+  };
+  const json declared = json::parse("{" + tools + "}")["tools"];
+  const std::string several = Grammar::GemmaToolCall(declared, true)->text();
+  const std::string one = Grammar::GemmaToolCall(declared, false)->text();
+  ASSERT_NE(several, one);
+  EXPECT_EQ(grammar_of(R"(,"tool_choice":"required")")->text(), several);  // OpenAI's default
+  EXPECT_EQ(grammar_of(R"(,"tool_choice":"required","parallel_tool_calls":true)")->text(), several);
+  EXPECT_EQ(grammar_of(R"(,"tool_choice":"required","parallel_tool_calls":false)")->text(), one);
+  EXPECT_EQ(grammar_of(R"(,"tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false)")->text(), one);
+  EXPECT_EQ(grammar_of(R"(,"parallel_tool_calls":false)"), nullptr);  // auto: not constrained
+  std::string param;
+  ChatError(R"({"messages":[{"role":"user","content":"x"}],"parallel_tool_calls":1})", &param);
+  EXPECT_EQ(param, "parallel_tool_calls");
+}
+
+// Chunks of a streamed tool call in OpenAI's shape: index, id, type and name with empty arguments,
+// then argument pieces under the same index; the call's end sends nothing.
+TEST(Schema, StreamedToolCallChunks) {
+  auto reply = MakeOpenAiChatReply({"chatcmpl-1", 1700000000, "m"}, false, false);
+  AssistantOutput so_far;
+  auto delta = [&](ReplyParser::Event e) {
+    const std::string sse = reply->StreamDelta(e, so_far);
+    if (sse.empty()) return json();
+    EXPECT_EQ(sse.rfind("data: ", 0), 0u);
+    return json::parse(sse.substr(6))["choices"][0]["delta"];
+  };
+  using E = ReplyParser::Event;
+  const ToolCall head{"call_1", "get_weather", ""};
+  EXPECT_EQ(delta({E::kToolCallBegin, {}, head}),
+            json::parse(R"({"tool_calls":[{"index":0,"id":"call_1","type":"function",
+                           "function":{"name":"get_weather","arguments":""}}]})"));
+  EXPECT_EQ(delta({E::kToolCallArguments, R"({"city":"Pa)", head}),
+            json::parse(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":\"Pa"}}]})"));
+  EXPECT_EQ(delta({E::kToolCallArguments, R"(ris"})", head}),
+            json::parse(R"({"tool_calls":[{"index":0,"function":{"arguments":"ris\"}"}}]})"));
+  EXPECT_TRUE(delta({E::kToolCall, {}, {"call_1", "get_weather", R"({"city":"Paris"})"}}).is_null());
+  const ToolCall second{"call_2", "f", ""};
+  EXPECT_EQ(delta({E::kToolCallBegin, {}, second})["tool_calls"][0]["index"], 1);
+  EXPECT_EQ(delta({E::kToolCallArguments, "{}", second})["tool_calls"][0]["index"], 1);
 }
 
 TEST(Schema, ErrorKindsMapToStatuses) {

@@ -65,6 +65,34 @@ await main('server.responses_client', async () => {
     assert.equal(r3.output_text, t3.choices[0].message.content ?? '');
     assert.equal(r3.usage.input_tokens, t3.usage.prompt_tokens);
 
+    // 3b. A streamed function call (tool_choice "required" forces a valid one from random weights):
+    // the item is added with its name and empty arguments, argument deltas follow, and the SDK's
+    // final response holds the same call as the unstreamed one.
+    {
+      const body = { model: 'gemma4', temperature: 0, max_output_tokens: 160, input: 'Weather in Paris?',
+        tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: {
+          city: { type: 'string', maxLength: 16 }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'] } }],
+        tool_choice: 'required', parallel_tool_calls: false };
+      const calls = (r) => r.output.filter((o) => o.type === 'function_call').map((o) => ({ name: o.name, arguments: o.arguments }));
+      const whole = await client.responses.create(body);
+      assert.equal(calls(whole).length, 1);
+      const stream = client.responses.stream(body);
+      const deltas = [];
+      let added = null;
+      let done = null;
+      stream.on('response.output_item.added', (e) => { if (e.item.type === 'function_call') added = { ...e.item }; });  // the SDK fills its own
+      stream.on('response.function_call_arguments.delta', (e) => deltas.push(e.delta));
+      stream.on('response.function_call_arguments.done', (e) => { done = e.arguments; });
+      const final = await stream.finalResponse();
+      assert.deepEqual(calls(final), calls(whole));
+      assert.equal(added.name, 'get_weather');
+      assert.equal(added.arguments, '');
+      check(deltas.length > 1, `the arguments came in ${deltas.length} deltas`, server);
+      assert.equal(deltas.join(''), calls(whole)[0].arguments);
+      assert.equal(done, calls(whole)[0].arguments);
+      JSON.parse(done);
+    }
+
     // 4. What needs stored responses is refused, naming the field.
     await assert.rejects(client.responses.create({ model: 'gemma4', input: 'x', previous_response_id: 'resp_1' }),
       (e) => e.status === 400 && e.param === 'previous_response_id' && /stateless/.test(e.message));

@@ -50,6 +50,9 @@ TEST(ResponsesReply, StreamItemsInOrder) {
   std::string sse = reply->StreamOpen(3);
   sse += reply->StreamDelta({ReplyParser::Event::kReasoning, "hm", {}}, out);
   sse += reply->StreamDelta({ReplyParser::Event::kContent, "Hi", {}}, out);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCallBegin, {}, {"call_1", "f", ""}}, out);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCallArguments, "{", {"call_1", "f", ""}}, out);
+  sse += reply->StreamDelta({ReplyParser::Event::kToolCallArguments, "}", {"call_1", "f", ""}}, out);
   sse += reply->StreamDelta({ReplyParser::Event::kToolCall, {}, {"call_1", "f", "{}"}}, out);
   out.reasoning = "hm";
   out.content = "Hi";
@@ -60,6 +63,7 @@ TEST(ResponsesReply, StreamItemsInOrder) {
   sse += reply->StreamClose(o, out);
   std::vector<std::string> types;
   int64_t last_seq = -1;
+  std::string arguments;
   size_t pos = 0;
   while ((pos = sse.find("data: ", pos)) != std::string::npos) {
     const size_t end = sse.find('\n', pos);
@@ -67,6 +71,12 @@ TEST(ResponsesReply, StreamItemsInOrder) {
     EXPECT_EQ(e["sequence_number"].get<int64_t>(), last_seq + 1);
     last_seq = e["sequence_number"];
     types.push_back(e["type"]);
+    if (e["type"] == "response.output_item.added" && e["item"]["type"] == "function_call") {
+      EXPECT_EQ(e["item"]["arguments"], "");
+      EXPECT_EQ(e["item"]["name"], "f");
+    }
+    if (e["type"] == "response.function_call_arguments.delta") arguments += e["delta"].get<std::string>();
+    if (e["type"] == "response.function_call_arguments.done") EXPECT_EQ(e["arguments"], "{}");
     if (e["type"] == "response.completed") {
       EXPECT_EQ(e["response"]["output"].size(), 3u);
       EXPECT_EQ(e["response"]["output"][2]["call_id"], "call_1");
@@ -79,9 +89,10 @@ TEST(ResponsesReply, StreamItemsInOrder) {
       "response.output_item.added", "response.reasoning_text.delta", "response.reasoning_text.done", "response.output_item.done",
       "response.output_item.added", "response.content_part.added", "response.output_text.delta", "response.output_text.done",
       "response.content_part.done", "response.output_item.done",
-      "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.done",
-      "response.output_item.done", "response.completed"};
+      "response.output_item.added", "response.function_call_arguments.delta", "response.function_call_arguments.delta",
+      "response.function_call_arguments.done", "response.output_item.done", "response.completed"};
   EXPECT_EQ(types, expected);
+  EXPECT_EQ(arguments, "{}");
 }
 
 }  // namespace

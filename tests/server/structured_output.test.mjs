@@ -227,11 +227,31 @@ await main('server.structured_output', async () => {
         tools, tool_choice, max_tokens: 200, temperature: 1, seed });
       const choice = res.choices[0];
       check(choice.finish_reason === 'tool_calls', `tool_choice ${JSON.stringify(tool_choice)}: ${choice.finish_reason} ${JSON.stringify(choice.message)}`, server);
-      assert.equal(choice.message.tool_calls.length, 1);
-      const call = choice.message.tool_calls[0].function;
-      if (typeof tool_choice === 'object') assert.equal(call.name, tool_choice.function.name);
-      else assert.ok(['get_weather', 'search.web'].includes(call.name), call.name);
-      validate(schemaOf(call.name), call.arguments, `tool ${call.name}`, server);
+      assert.ok(choice.message.tool_calls.length >= 1);  // parallel_tool_calls is on by default
+      for (const { function: call } of choice.message.tool_calls) {
+        if (typeof tool_choice === 'object') assert.equal(call.name, tool_choice.function.name);
+        else assert.ok(['get_weather', 'search.web'].includes(call.name), call.name);
+        validate(schemaOf(call.name), call.arguments, `tool ${call.name}`, server);
+      }
+    }
+
+    // parallel_tool_calls under "required": pushed towards another <|tool_call> after each call
+    // (logit_bias), the reply holds several valid calls; with parallel_tool_calls false the grammar
+    // allows exactly one, and the reply ends there.
+    const callOpen = JSON.parse(await runCli(['tokenize', '-m', MODEL, '-p', '<|tool_call>', '--no-special', '--json'])).ids;
+    assert.equal(callOpen.length, 1);
+    for (const parallel_tool_calls of [true, false]) {
+      const res = await client.chat.completions.create({ model: 'gemma4', messages: [{ role: 'user', content: 'Weather in Paris?' }],
+        tools, tool_choice: 'required', parallel_tool_calls, logit_bias: { [callOpen[0]]: 100 }, max_tokens: 160,
+        temperature: 1, seed: 3 });
+      const choice = res.choices[0];
+      const calls = choice.message.tool_calls ?? [];
+      for (const { function: call } of calls) validate(schemaOf(call.name), call.arguments, `parallel tool ${call.name}`, server);
+      if (parallel_tool_calls) {
+        check(calls.length >= 2, `parallel: ${calls.length} calls: ${JSON.stringify(choice)}`, server);
+      } else {
+        check(calls.length === 1 && choice.finish_reason === 'tool_calls', `not parallel: ${JSON.stringify(choice)}`, server);
+      }
     }
 
     // The CLI: --json-schema and --grammar.
