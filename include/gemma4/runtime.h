@@ -128,8 +128,29 @@ struct RuntimeOptions {
   size_t kv_window_margin = 0;           // positions kept beyond the window so that a rewind (rejected
                                          // draft tokens, prefix reuse) stays a length change; 0: one
                                          // window. A rewind further back re-prefills the conversation
+  bool lm_head_in_place = true;          // a float LM head (MatMul over a float16 or float32 [K, N] initializer,
+                                         // float32 activations) runs on gemma4's float kernel, which reads the
+                                         // weight where ONNX Runtime maps it instead of holding a float32 copy
+                                         // (the constant-folded Cast, the packed B: 1.6 GB at Gemma's 262144 x
+                                         // 1536). Only where a probe at load shows it gives ONNX Runtime's
+                                         // results bit for bit (package/onnx_lm_head.h, runtime/lm_head.h);
+                                         // off: ONNX Runtime's MatMul
+  std::string lm_head_quant;             // "int8": re-quantize a float LM head at load to MatMulNBits, 8 bits,
+                                         // block 32 (about a quarter of a float32 copy; changes the logits,
+                                         // `gemma4 info` measures by how much). "": the head as exported. Does
+                                         // nothing to a head that is already MatMulNBits (LmHeadInfo::note says so)
   bool profile = false;                  // write ONNX Runtime profiles (profile_prefix below)
   std::string profile_prefix = "gemma4_profile";
+};
+
+// How the decoder's LM head (the node that computes the logits) runs, decided at load.
+struct LmHeadInfo {
+  std::string form;        // what the graph has, e.g. "MatMul, float16 weight [1536, 262144] through a Cast to
+                           // float32", "MatMulNBits (4 bits)", "not found"
+  std::string kernel;      // what runs it: "onnxruntime", "gemma4 float kernel", "onnxruntime MatMulNBits int8"
+  std::string note;        // why it runs so (what a probe found, why an edit does not apply)
+  bool in_place = false;   // on gemma4's float kernel, the weight read where ONNX Runtime maps it
+  bool quantized = false;  // re-quantized to int8 at load (RuntimeOptions::lm_head_quant)
 };
 
 // Checks `device` names an available provider; throws Error(kUnsupported) naming the loaded
@@ -157,6 +178,8 @@ class Runtime {
   // How many RMSNorms the load-time rewrite fused into SimplifiedLayerNormalization (0 when off or
   // when the graph has none it recognises; ONNX Runtime may still fuse some forms itself).
   size_t rms_norms_fused() const;
+  // What computes the logits and on which kernel (RuntimeOptions::lm_head_in_place, lm_head_quant).
+  const LmHeadInfo& lm_head() const;
   // MatMulNBits nodes of the decoder's sessions on our int4 kernel and on ONNX Runtime's.
   size_t own_kernel_nodes() const;
   size_t ort_kernel_nodes() const;

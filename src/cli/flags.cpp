@@ -36,6 +36,15 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
   app.add_flag("--fuse-norms", flags.runtime.fuse_norms,
                "Rewrite RMSNorms spelt out in elementary ops into SimplifiedLayerNormalization at load (fewer "
                "kernels per step; rounds differently, so near-ties may resolve otherwise than the unfused graph)");
+  app.add_flag("!--no-lm-head-in-place", flags.runtime.lm_head_in_place,
+               "Keep a float LM head on ONNX Runtime's MatMul, which holds a float32 copy of its weight (default: "
+               "gemma4's float kernel reads the weight in place, where a probe at load shows it gives ONNX Runtime's "
+               "results bit for bit)");
+  app.add_option("--lm-head-quant", flags.runtime.lm_head_quant,
+                 "Re-quantize a float LM head at load: int8 (MatMulNBits, 8 bits, block 32; faster and smaller, changes "
+                 "the logits: `gemma4 info --lm-head-quant int8` measures by how much). Does nothing to a head that is "
+                 "already MatMulNBits")
+      ->check(CLI::IsMember({"int8"}))->envname("GEMMA4_LM_HEAD_QUANT");
   app.add_option("--kernels", flags.runtime.kernels,
                  "MatMulNBits kernel: ort (ONNX Runtime's) or gemma4 (ours, int4 x int8, weights read in place, float32 "
                  "graphs; GEMMA4_KERNEL_ISA=scalar|avx2|avxvnni|avx512vnni forces its CPU target)")

@@ -103,6 +103,18 @@ void PrintText(const nlohmann::json& j) {
     std::printf("graph edits: %lld RMSNorms fused into SimplifiedLayerNormalization at load (--fuse-norms)\n",
                 d["rms_norms_fused"].get<long long>());
   }
+  if (j.contains("lm_head")) {
+    const auto& h = j["lm_head"];
+    std::printf("LM head: %s, on %s: %s\n", h["form"].get<std::string>().c_str(), h["kernel"].get<std::string>().c_str(),
+                h["note"].get<std::string>().c_str());
+    if (h.contains("accuracy")) {
+      const auto& a = h["accuracy"];
+      std::printf("    int8 vs float head over %llu positions of a fixed text: top-1 agreement %.4f, max |logit error| "
+                  "%.4g (max |logit| %.4g)\n",
+                  a["positions"].get<unsigned long long>(), a["top1_agreement"].get<double>(),
+                  a["max_abs_logit_error"].get<double>(), a["max_abs_logit"].get<double>());
+    }
+  }
   if (d.contains("kv_window")) {
     const auto& w = d["kv_window"];
     if (w.value("trimmed", false)) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "runtime/kv_state.h"
+#include "runtime/lm_head.h"
 
 namespace gemma4 {
 namespace {
@@ -121,6 +122,19 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                     {"kv_shared_layers", c.num_hidden_layers > 0
                                              ? nlohmann::json(c.num_hidden_layers - static_cast<int64_t>(d.kv_layers.size()))
                                              : nlohmann::json(nullptr)}};
+
+  const LmHeadInfo& head = runtime->lm_head();
+  j["lm_head"] = {{"form", head.form}, {"kernel", head.kernel}, {"in_place", head.in_place},
+                  {"quantized", head.quantized}, {"note", head.note}};
+  if (head.quantized) {
+    // Measured here, not at load: it runs the sample through a second runtime with the float head.
+    const LmHeadAccuracy a = MeasureLmHeadQuant(p, *runtime);
+    j["lm_head"]["accuracy"] = {{"positions", a.positions}, {"top1_agreement", a.top1_agreement},
+                                {"max_abs_logit_error", a.max_abs_error}, {"max_abs_logit", a.max_abs_logit},
+                                {"against", "the float head, same options"},
+                                {"sample", std::string("every position of a fixed text, teacher-forced (at most ") +
+                                               std::to_string(kLmHeadSampleTokens) + " tokens): " + kLmHeadSampleText}};
+  }
 
   // Memory plan: weights, the KV cache at `context` tokens, and one row of logits, per graph.
   const size_t ctx = context > 0 ? context : runtime->max_context();

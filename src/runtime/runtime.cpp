@@ -12,6 +12,7 @@
 #include "gemma4/log.h"
 #include "core/read_file.h"
 #include "package/onnx_kv_attention.h"
+#include "runtime/lm_head.h"
 #include "package/onnx_kv_window.h"
 #include "package/onnx_proto.h"
 #include "package/onnx_norm_fusion.h"
@@ -70,6 +71,9 @@ struct Runtime::Impl {
   // in-place updates (empty when no edit was needed or possible).
   onnx::KvAttentionPlan kv_plan;
   size_t rms_norms_fused = 0;  // by the load-time rewrite (onnx_norm_fusion.h)
+  // How the LM head runs (runtime/lm_head.h) and what the decoder's sessions need for it; the
+  // int8 weights it may hold are released once the sessions exist (ONNX Runtime copies them).
+  LmHeadLoad lm_head;
   // From the graph and config.json at load: which caches keep only their sliding window, and how far.
   onnx::KvWindowPlan window_plan;
   size_t window = 0;  // the trimmed layers' window, 0 when none is trimmed
@@ -318,12 +322,14 @@ bool Runtime::Impl::LoadSplit(const Package& package, const onnx::ModelSummary& 
     return false;
   }
   Ort::Session first = CreateSessionFromBytes(split->first, package.decoder.onnx, split->data_folder, options.device,
-                                              options, "_kv", own_kernel_nodes, ort_kernel_nodes);
+                                              options, "_kv", own_kernel_nodes, ort_kernel_nodes,
+                                              SessionExtras{lm_head.extras.float_ops, nullptr});  // the head is in the second half
   std::vector<TensorSpec> first_inputs = ReadSpecs(first, true), first_outputs = ReadSpecs(first, false);
   std::map<std::string, int32_t> types;
   for (const auto& spec : first_outputs) types[spec.name] = static_cast<int32_t>(ToOrtType(spec.type));
   Ort::Session second = CreateSessionFromBytes(split->Second(types), package.decoder.onnx, split->data_folder,
-                                               options.device, options, "_head", own_kernel_nodes, ort_kernel_nodes);
+                                               options.device, options, "_head", own_kernel_nodes, ort_kernel_nodes,
+                                               lm_head.extras);
 
   // Declared as the whole graph would: its inputs, then logits (and any other output of the
   // head) and the present pairs; the boundary is an implementation detail.
@@ -459,15 +465,18 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   m.embed_io = DiscoverEmbedIo(m.embed, m.embed_name);
   const onnx::ModelSummary summary = onnx::ReadModelSummary(package.decoder.onnx);
   {
-    // The edits at load, each on the previous one's bytes: norm fusion, then in-place caches.
-    // kv_plan.model ends up holding the final edited graph (empty: the file as it is).
+    // The edits at load, each on the previous one's bytes: norm fusion, the LM head, then in-place
+    // caches. kv_plan.model ends up holding the final edited graph (empty: the file as it is).
     onnx::wire::MappedFile file(package.decoder.onnx);
     const std::string_view original(reinterpret_cast<const char*>(file.data()), file.size());
     onnx::NormFusion norms;
     if (options.fuse_norms) norms = onnx::FuseRmsNorms(package.decoder.onnx, original);
     m.rms_norms_fused = norms.fused;
-    m.kv_plan = PlanCacheUpdates(package.decoder.onnx, summary, norms.model.empty() ? original : norms.model, options);
-    if (m.kv_plan.model.empty()) m.kv_plan.model = std::move(norms.model);
+    m.lm_head = PlanLmHead(package.decoder.onnx, norms.model.empty() ? original : norms.model, options);
+    std::string edited = m.lm_head.model.empty() ? std::move(norms.model) : std::move(m.lm_head.model);
+    m.lm_head.model.clear();
+    m.kv_plan = PlanCacheUpdates(package.decoder.onnx, summary, edited.empty() ? original : edited, options);
+    if (m.kv_plan.model.empty()) m.kv_plan.model = std::move(edited);
     if (m.rms_norms_fused > 0) {
       Log(LogLevel::kDebug, m.decoder_name + ": " + std::to_string(m.rms_norms_fused) +
                                 " RMSNorms fused into SimplifiedLayerNormalization");
@@ -484,7 +493,8 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
                              ? CreateSession(package.decoder.onnx, options.device, options)
                              : CreateSessionFromBytes(m.kv_plan.model.empty() ? ReadTextFile(package.decoder.onnx) : m.kv_plan.model,
                                                       package.decoder.onnx, package.decoder.onnx.parent_path(),
-                                                      options.device, options, "", m.own_kernel_nodes, m.ort_kernel_nodes);
+                                                      options.device, options, "", m.own_kernel_nodes, m.ort_kernel_nodes,
+                                                      m.lm_head.extras);
     m.decoder_io = DiscoverDecoderIo(whole, m.decoder_name);
     m.AssignCacheUpdates();
     std::vector<std::string> outputs = PresentNames(m.decoder_io);
@@ -493,6 +503,8 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
   }
   m.Check();
   m.kv_device = MakeKvDevice(options.device, m.decoder.session);
+  m.lm_head.extras.initializers = nullptr;
+  m.lm_head.held.reset();
 
   const size_t model_max = package.config.max_position_embeddings > 0 ? package.config.max_position_embeddings : 131072;
   m.max_context = options.max_context > 0 ? std::min(options.max_context, model_max) : model_max;
@@ -509,6 +521,7 @@ size_t Runtime::ort_kernel_nodes() const { return impl_->ort_kernel_nodes; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
 size_t Runtime::rms_norms_fused() const { return impl_->rms_norms_fused; }
 std::string Runtime::kv_memory() const { return impl_->kv_device.device->description(); }
+const LmHeadInfo& Runtime::lm_head() const { return impl_->lm_head.info; }
 
 std::unique_ptr<KvState> Runtime::NewState() const {
   return std::make_unique<KvStateImpl>(impl_->decoder_io, *impl_->kv_device.device, impl_->max_context,

@@ -7,6 +7,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/log.h"
+#include "kernels/float_matmul_op.h"
 #include "kernels/int4_matmul_op.h"
 #include "package/onnx_matmul_routing.h"
 
@@ -129,12 +130,27 @@ Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesys
 
 Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesystem::path& onnx,
                                     const std::filesystem::path& data_folder, const std::string& device,
-                                    const RuntimeOptions& options, const std::string& part, size_t& own, size_t& ort) {
+                                    const RuntimeOptions& options, const std::string& part, size_t& own, size_t& ort,
+                                    const SessionExtras& extras) {
   OrtEnv(options.threads);  // the first session decides the global pool's size (before the CUDA probe can)
   CheckDeviceAvailable(device);
   try {
     Ort::SessionOptions so = MakeSessionOptions(onnx, device, options, part);
     so.AddConfigEntry("session.model_external_initializers_file_folder_path", data_folder.c_str());
+    if (extras.float_ops && device == "cpu") kernels::AddFloatMatMulOps(so, kernels::DefaultIsa());
+    // Views of the held values; they must outlive the session's creation, which copies them.
+    std::vector<std::string> held_names;
+    std::vector<Ort::Value> held_values;
+    if (extras.initializers) {
+      Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
+      for (const auto& t : extras.initializers->tensors) {
+        void* data = const_cast<uint8_t*>(extras.initializers->bytes.data() + t.offset);
+        held_names.push_back(t.name);
+        held_values.push_back(Ort::Value::CreateTensor(memory, data, t.size, t.dims.data(), t.dims.size(),
+                                                       static_cast<ONNXTensorElementDataType>(t.elem_type)));
+      }
+      so.AddExternalInitializers(held_names, held_values);
+    }
     Log(LogLevel::kDebug, "creating session for part " + part + " of " + onnx.string() + " on " + device);
     if (UsesOwnKernels(device, options)) {
       // Float16 graphs stay on ONNX Runtime's kernel: ours matches its MatMulNBits node for node
