@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "gemma4/float16.h"
+#include "core/float16.h"
 
 namespace gemma4::kernels {
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "gemma4/float16.h"
+#include "core/float16.h"
 #include "package/proto_wire.h"
 
 namespace gemma4::onnx {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gemma4/error.h"
-#include "gemma4/float16.h"
+#include "core/float16.h"
 #include "gemma4/log.h"
 #include "gemma4/tokenizer.h"
 #include "kernels/cpu_features.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gemma4/float16.h"
+#include "core/float16.h"
 #include "gemma4/runtime.h"
 #include "kernels/float_matmul_op.h"
 #include "package/proto_wire.h"
