@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/float_matmul.h"
+#include "kernels/op_domain.h"
 
 namespace gemma4::kernels {
 
@@ -106,27 +107,8 @@ struct FloatMatMulOp : Ort::CustomOpBase<FloatMatMulOp, FloatMatMulKernel, /*Wit
   Isa isa_;
 };
 
-// One domain per target, built on first use and kept for the process: ONNX Runtime keeps raw
-// pointers to the domain and its operators for as long as any session made with them lives.
-struct FloatOpRegistry {
-  explicit FloatOpRegistry(Isa isa) : f16(true, isa), f32(false, isa), domain(kFloatOpDomain) {
-    domain.Add(&f16);
-    domain.Add(&f32);
-  }
-  FloatMatMulOp f16, f32;
-  Ort::CustomOpDomain domain;
-};
-
 }  // namespace
 
-void AddFloatMatMulOps(Ort::SessionOptions& options, Isa isa) {
-  static std::mutex mutex;
-  // Never destroyed: a session may outlive static destruction order (a static Model somewhere).
-  static auto* registries = new std::array<std::unique_ptr<FloatOpRegistry>, 4>();
-  std::lock_guard<std::mutex> lock(mutex);
-  auto& registry = (*registries)[static_cast<size_t>(isa)];
-  if (!registry) registry = std::make_unique<FloatOpRegistry>(isa);
-  options.Add(registry->domain);
-}
+void AddFloatMatMulOps(Ort::SessionOptions& options, Isa isa) { AddOpDomain<FloatMatMulOp>(options, isa, kFloatOpDomain); }
 
 }  // namespace gemma4::kernels

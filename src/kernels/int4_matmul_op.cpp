@@ -2,7 +2,6 @@
 // quantized per row, columns split over ONNX Runtime's intra-op pool.
 #include "kernels/int4_matmul_op.h"
 
-
 #include <array>
 #include <cstring>
 #include <memory>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "kernels/int4_matmul.h"
+#include "kernels/op_domain.h"
 
 namespace gemma4::kernels {
 
@@ -167,27 +167,8 @@ struct Int4MatMulOp : Ort::CustomOpBase<Int4MatMulOp, Int4MatMulKernel, /*WithSt
   Isa isa_;
 };
 
-// One domain per target, built on first use and kept for the process: ONNX Runtime keeps raw
-// pointers to the domain and its operators for as long as any session made with them lives.
-struct Registry {
-  explicit Registry(Isa isa) : f32(false, isa), f16(true, isa), domain(kOpDomain) {
-    domain.Add(&f32);
-    domain.Add(&f16);
-  }
-  Int4MatMulOp f32, f16;
-  Ort::CustomOpDomain domain;
-};
-
 }  // namespace
 
-void AddInt4MatMulOps(Ort::SessionOptions& options, Isa isa) {
-  static std::mutex mutex;
-  // Never destroyed: a session may outlive static destruction order (a static Model somewhere).
-  static auto* registries = new std::array<std::unique_ptr<Registry>, 4>();
-  std::lock_guard<std::mutex> lock(mutex);
-  auto& registry = (*registries)[static_cast<size_t>(isa)];
-  if (!registry) registry = std::make_unique<Registry>(isa);
-  options.Add(registry->domain);
-}
+void AddInt4MatMulOps(Ort::SessionOptions& options, Isa isa) { AddOpDomain<Int4MatMulOp>(options, isa, kOpDomain); }
 
 }  // namespace gemma4::kernels

@@ -83,6 +83,10 @@ std::optional<ConstantInfo> ConstantOf(const GraphView& g, std::string_view tens
 std::string RenamedNodeField(const wire::Field& field, const std::map<std::string, std::string, std::less<>>& rename,
                              std::string_view name_suffix = {});
 
+// Appends an AttributeProto (an int or a float) to the NodeProto bytes `node`.
+void PutIntAttribute(std::string& node, std::string_view name, int64_t value);
+void PutFloatAttribute(std::string& node, std::string_view name, float value);
+
 // Re-emits the ModelProto: the graph's fields in order, with `replaced` (field index -> encoded
 // graph field, tag included; "" drops the field) in place of the originals, and `appended` after
 // the nodes it follows (field index -> encoded fields inserted right after that field).

@@ -111,28 +111,6 @@ size_t InitializerField(const GraphView& g, std::string_view name) {
   return g.fields.size();
 }
 
-void HeadIntAttribute(std::string& node, std::string_view name, int64_t value) {
-  std::string attr;
-  wire::PutBytesField(attr, 1, name);
-  wire::PutVarint(attr, (uint64_t(3) << 3) | 0);  // i
-  wire::PutVarint(attr, static_cast<uint64_t>(value));
-  wire::PutVarint(attr, (uint64_t(20) << 3) | 0);  // type INT
-  wire::PutVarint(attr, 2);
-  wire::PutBytesField(node, kNodeAttribute, attr);
-}
-
-void HeadFloatAttribute(std::string& node, std::string_view name, float value) {
-  std::string attr;
-  wire::PutBytesField(attr, 1, name);
-  wire::PutVarint(attr, (uint64_t(2) << 3) | 5);  // f
-  char bytes[4];
-  std::memcpy(bytes, &value, 4);
-  attr.append(bytes, 4);
-  wire::PutVarint(attr, (uint64_t(20) << 3) | 0);  // type FLOAT
-  wire::PutVarint(attr, 1);
-  wire::PutBytesField(node, kNodeAttribute, attr);
-}
-
 void HeadVarintField(std::string& out, uint32_t field, uint64_t value) {
   wire::PutVarint(out, uint64_t(field) << 3);
   wire::PutVarint(out, value);
@@ -353,7 +331,7 @@ std::string WithFloatHeadOp(const GraphView& g, const LmHead& head, std::string_
   wire::PutBytesField(node, kNodeName, "gemma4/lm_head");
   wire::PutBytesField(node, kNodeOpType, op);
   wire::PutBytesField(node, kNodeDomain, domain);
-  if (with_scale) HeadFloatAttribute(node, "alpha", head.scale_alpha);
+  if (with_scale) PutFloatAttribute(node, "alpha", head.scale_alpha);
   std::map<size_t, std::string> replaced;
   if (head.cast && head.cast_private) replaced[g.nodes[*head.cast].field] = "";
   // The new node takes the place of the last node it replaces, after everything it reads.
@@ -473,11 +451,11 @@ Int8HeadModel WithInt8Head(const GraphView& g, const LmHead& head, std::string_v
   wire::PutBytesField(node, kNodeName, "gemma4/lm_head_int8");
   wire::PutBytesField(node, kNodeOpType, "MatMulNBits");
   wire::PutBytesField(node, kNodeDomain, "com.microsoft");
-  HeadIntAttribute(node, "K", head.k);
-  HeadIntAttribute(node, "N", head.n);
-  HeadIntAttribute(node, "bits", 8);
-  HeadIntAttribute(node, "block_size", kInt8Block);
-  HeadIntAttribute(node, "accuracy_level", 4);
+  PutIntAttribute(node, "K", head.k);
+  PutIntAttribute(node, "N", head.n);
+  PutIntAttribute(node, "bits", 8);
+  PutIntAttribute(node, "block_size", kInt8Block);
+  PutIntAttribute(node, "accuracy_level", 4);
   std::map<size_t, std::string> replaced;
   replaced[g.nodes[head.matmul].field] = NodeField(node);
   if (head.cast && head.cast_private) replaced[g.nodes[*head.cast].field] = "";

@@ -165,28 +165,6 @@ std::optional<Match> MatchNorm(const GraphView& g, const GraphNode& mul) {
   return std::nullopt;
 }
 
-void PutIntAttribute(std::string& node, std::string_view name, int64_t value) {
-  std::string attr;
-  wire::PutBytesField(attr, 1, name);
-  wire::PutVarint(attr, (uint64_t(3) << 3) | 0);  // i
-  wire::PutVarint(attr, static_cast<uint64_t>(value));
-  wire::PutVarint(attr, (uint64_t(20) << 3) | 0);  // type INT
-  wire::PutVarint(attr, 2);
-  wire::PutBytesField(node, kNodeAttribute, attr);
-}
-
-void PutFloatAttribute(std::string& node, std::string_view name, float value) {
-  std::string attr;
-  wire::PutBytesField(attr, 1, name);
-  wire::PutVarint(attr, (uint64_t(2) << 3) | 5);  // f
-  char bytes[4];
-  std::memcpy(bytes, &value, 4);
-  attr.append(bytes, 4);
-  wire::PutVarint(attr, (uint64_t(20) << 3) | 0);  // type FLOAT
-  wire::PutVarint(attr, 1);
-  wire::PutBytesField(node, kNodeAttribute, attr);
-}
-
 std::string OnesName(int64_t width) { return "gemma4/rms_norm_ones_" + std::to_string(width); }
 
 // A float32 initializer [width] of ones (raw data).

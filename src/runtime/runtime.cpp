@@ -215,7 +215,8 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
     const_cast<Ort::Session&>(decoder.session).Run(run_options, binding);
     // A device provider may return before its stream has written outputs bound to device memory;
     // the caches must be complete before anything copies them (a rewind, a clone, the next step).
-    binding.SynchronizeOutputs();
+    const bool device_outputs = !kv_device.device->host_mapped();
+    if (device_outputs) binding.SynchronizeOutputs();
     if (split && want_logits) {
       // The head reads original inputs and tensors of the first half, all borrowed, none copied.
       std::vector<Ort::Value> outputs = binding.GetOutputValues();
@@ -227,7 +228,7 @@ void Runtime::Impl::Step(KvStateImpl& state, std::span<const int32_t> ids, size_
       Ort::Value logits = state.Logits(rows);
       head_binding.BindOutput(head.output_ptrs[0], logits);
       const_cast<Ort::Session&>(head.session).Run(run_options, head_binding);
-      head_binding.SynchronizeOutputs();
+      if (device_outputs) head_binding.SynchronizeOutputs();
     }
   } catch (const Ort::Exception& ex) {
     if (state.interrupted()) throw interrupted();
