@@ -12,92 +12,13 @@
 #include "gemma4/error.h"
 #include "package/onnx_graph.h"
 #include "package/proto_wire.h"
+#include "package/proto_graph.h"
 #include "test_util.h"
 
 namespace gemma4 {
 namespace {
 
-using onnx::wire::PutBytesField;
-using onnx::wire::PutVarint;
-
-// A hand-written GraphProto, built node by node.
-struct ProtoGraph {
-  std::string graph;
-
-  void Node(const std::string& op, const std::vector<std::string>& ins, const std::string& out,
-            const std::map<std::string, int64_t>& ints = {}, const std::vector<int64_t>& axes = {}) {
-    std::string n;
-    for (const auto& in : ins) PutBytesField(n, 1, in);
-    PutBytesField(n, 2, out);
-    PutBytesField(n, 3, out + "_node");
-    PutBytesField(n, 4, op);
-    for (const auto& [name, value] : ints) {
-      std::string attr;
-      PutBytesField(attr, 1, name);
-      PutVarint(attr, 3 << 3);
-      PutVarint(attr, static_cast<uint64_t>(value));
-      PutBytesField(n, 5, attr);
-    }
-    if (!axes.empty()) {
-      std::string attr, packed;
-      PutBytesField(attr, 1, "axes");
-      for (int64_t a : axes) PutVarint(packed, static_cast<uint64_t>(a));
-      PutBytesField(attr, 8, packed);
-      PutBytesField(n, 5, attr);
-    }
-    PutBytesField(graph, 1, n);
-  }
-  // A float32 (elem 1) or int64 (elem 7) tensor, raw little-endian data.
-  static std::string Tensor(const std::string& name, int32_t elem, const std::vector<int64_t>& dims,
-                            const std::vector<double>& values) {
-    std::string t;
-    for (int64_t d : dims) {
-      PutVarint(t, 1 << 3);
-      PutVarint(t, static_cast<uint64_t>(d));
-    }
-    PutVarint(t, 2 << 3);
-    PutVarint(t, static_cast<uint64_t>(elem));
-    PutBytesField(t, 8, name);
-    std::string raw;
-    for (double v : values) {
-      if (elem == 7) {
-        int64_t i = static_cast<int64_t>(v);
-        raw.append(reinterpret_cast<const char*>(&i), 8);
-      } else if (elem == 10) {
-        uint16_t h = 0x3c00;  // 1.0: the tests only need a float16 weight's type and shape
-        raw.append(reinterpret_cast<const char*>(&h), 2);
-      } else {
-        float f = static_cast<float>(v);
-        raw.append(reinterpret_cast<const char*>(&f), 4);
-      }
-    }
-    PutBytesField(t, 9, raw);
-    return t;
-  }
-  void Initializer(const std::string& name, int32_t elem, const std::vector<int64_t>& dims,
-                   const std::vector<double>& values) {
-    PutBytesField(graph, 5, Tensor(name, elem, dims, values));
-  }
-  void ConstantNode(const std::string& out, double value) {
-    std::string n, attr;
-    PutBytesField(n, 2, out);
-    PutBytesField(n, 4, "Constant");
-    PutBytesField(attr, 1, "value");
-    PutBytesField(attr, 5, Tensor("", 1, {}, {value}));
-    PutBytesField(n, 5, attr);
-    PutBytesField(graph, 1, n);
-  }
-  void Output(const std::string& name) {
-    std::string v;
-    PutBytesField(v, 1, name);
-    PutBytesField(graph, 12, v);
-  }
-  std::string Model() const {
-    std::string model;
-    PutBytesField(model, 7, graph);
-    return model;
-  }
-};
+using testing::ProtoGraph;
 
 std::map<std::string, int> CountOps(const std::string& model) {
   std::map<std::string, int> count;

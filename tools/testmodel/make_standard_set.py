@@ -33,6 +33,12 @@ STANDARD_SET = {
     # The reduced full-size graph: GroupQueryAttention owns each cache (so the runtime can update it
     # in place), KV-shared layers read present.* through an Identity, window 8.
     "gqa": (make_full_size, ["--reduced", "--layout", "text", "--dtype", "q4", "--dtype", "q4f16"]),
+    # A float LM head (the form the public export may have): float16 weight through a Cast (q4) or a
+    # float16 MatMul (q4f16); float32 weight, the activations Cast to float32 in q4f16.
+    "lm-head-fp16": (make_full_size, ["--reduced", "--layout", "text", "--dtype", "q4", "--dtype", "q4f16",
+                                      "--lm-head", "fp16"]),
+    "lm-head-fp32": (make_full_size, ["--reduced", "--layout", "text", "--dtype", "q4", "--dtype", "q4f16",
+                                      "--lm-head", "fp32"]),
 }
 
 
