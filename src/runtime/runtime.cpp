@@ -566,13 +566,14 @@ std::span<const float> Runtime::Forward(KvState& base_state, std::span<const int
   // last ones, in chunks when its logits cover every position (no num_logits_to_keep: 1 MiB per
   // token at Gemma's vocabulary) so that buffer stays bounded.
   size_t chunk = m.options.prefill_chunk;
-  // Trimmed layers hold their window plus the step: chunks of a few windows keep them bounded
-  // (2048 at least, so that a prompt of that size still goes in one call, as it would untrimmed).
-  constexpr size_t kMinWindowChunk = 2048;
-  const size_t window_chunk =
-      m.window > 0 ? std::max(KvWindowPositions(m.window, m.options.kv_window_margin), kMinWindowChunk) : 0;
-  const bool adaptive = chunk == 0 && window_chunk > 0;
-  if (adaptive) chunk = window_chunk;
+  // Trimmed layers hold their window plus the step, so with them a long prompt goes in chunks
+  // (llama.cpp's default micro-batch). What a chunk costs in activations (per-layer inputs,
+  // attention scores, MLP widths) is what ONNX Runtime's arena keeps at its peak: 2048-position
+  // chunks held 0.7 GB more anonymous memory at depth 16384 than 512-position ones, for the same
+  // TTFT (docs/BENCHMARKS.md, "sliding-window layers keep only their window").
+  constexpr size_t kWindowedPrefillChunk = 512;
+  const bool adaptive = chunk == 0 && m.window > 0;
+  if (adaptive) chunk = kWindowedPrefillChunk;
   // With trimmed windows the full-attention layers are what grows: their scores for a chunk are
   // heads x chunk x (history + chunk) floats, which ONNX Runtime's arena keeps at its peak. Deep in
   // a conversation the default chunk shrinks to keep them within kScoreBudget.
