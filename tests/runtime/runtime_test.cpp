@@ -10,7 +10,6 @@
 #include <numeric>
 #include <thread>
 
-#include "gemma4/describe.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
 
@@ -375,24 +374,6 @@ TEST(Devices, CudaWithoutAProviderIsAClearError) {
   }
   options.device = "tpu";
   EXPECT_GEMMA4_ERROR(Runtime(p, options), ErrorKind::kInvalidArgument, "unknown device 'tpu' (expected cpu or cuda)");
-}
-
-TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
-  // Every cache whole (kv_window_test.cpp checks the plan of caches trimmed to their window).
-  RuntimeOptions whole;
-  whole.kv_window = false;
-  Loaded l = Load("community", "q4", whole);
-  nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 1000);
-  EXPECT_EQ(j["layout"], "community");
-  EXPECT_EQ(j["discovery"]["kv_layers"].size(), l.runtime->decoder_io().kv_layers.size());
-  EXPECT_EQ(j["discovery"]["kv_shared_layers"], l.package.config.num_kv_shared_layers);
-  EXPECT_EQ(j["discovery"]["split_prefill"], true);
-  const uint64_t per_token = l.runtime->decoder_io().KvBytesPerToken();
-  EXPECT_EQ(j["memory"]["kv_bytes_per_token"], per_token);
-  EXPECT_EQ(j["memory"]["decoder"]["kv_cache_bytes"], per_token * 1000);
-  EXPECT_EQ(j["memory"]["decoder"]["weight_bytes"], l.package.decoder.WeightBytes());
-  EXPECT_EQ(j["graphs"]["decoder"]["external_data"].size(), 1u);
-  EXPECT_EQ(j["files"]["chat_template"], "tokenizer_config.json#chat_template");
 }
 
 // Our int4 kernel (RuntimeOptions::kernels "gemma4") against ONNX Runtime's MatMulNBits on a
