@@ -1,6 +1,6 @@
 // `gemma4 bench` measurements: the user-facing generation loop (Session::Generate, greedy) timed
 // from token ids in, repeated on a fresh cache, with the ONNX Runtime share read off the KV state.
-#include "gemma4/bench.h"
+#include "bench/bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,9 +10,9 @@
 #include <random>
 #include <string>
 
+#include "bench/memory_watch.h"
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
-#include "generate/memory_watch.h"
 
 namespace gemma4 {
 
