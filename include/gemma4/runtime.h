@@ -111,7 +111,7 @@ struct RuntimeOptions {
                                          // step writes present.* into a second buffer (a full copy)
   bool fuse_norms = false;               // rewrite RMSNorms spelt out in elementary ops (Reciprocal/Sqrt,
                                          // Pow -0.5) into SimplifiedLayerNormalization at load, where the
-                                         // pattern matches exactly (package/onnx_norm_fusion.h). Off by
+                                         // pattern matches exactly (runtime/onnx_norm_fusion.h). Off by
                                          // default: the fused kernel rounds differently (float32 ulps),
                                          // which can flip a near-tie against the unfused graph
                                          // transformers.js and the model card's loop run

@@ -7,20 +7,20 @@
 #include <optional>
 #include <cstring>
 
-#include "gemma4/error.h"
 #include "core/float16.h"
-#include "gemma4/log.h"
 #include "core/read_file.h"
-#include "package/onnx_kv_attention.h"
-#include "runtime/lm_head.h"
-#include "package/onnx_kv_window.h"
+#include "gemma4/error.h"
+#include "gemma4/log.h"
 #include "package/onnx_proto.h"
-#include "package/onnx_norm_fusion.h"
-#include "package/onnx_split.h"
 #include "package/proto_wire.h"
 #include "runtime/io_discovery.h"
 #include "runtime/kv_device.h"
 #include "runtime/kv_state.h"
+#include "runtime/lm_head.h"
+#include "runtime/onnx_kv_attention.h"
+#include "runtime/onnx_kv_window.h"
+#include "runtime/onnx_norm_fusion.h"
+#include "runtime/onnx_split.h"
 #include "runtime/ort.h"
 #include "runtime/session_factory.h"
 

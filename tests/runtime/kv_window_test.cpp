@@ -9,7 +9,7 @@
 
 #include "gemma4/describe.h"
 #include "gemma4/runtime.h"
-#include "package/onnx_kv_window.h"
+#include "runtime/onnx_kv_window.h"
 #include "runtime/kv_state.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
