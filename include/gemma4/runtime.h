@@ -133,7 +133,7 @@ struct RuntimeOptions {
                                          // weight where ONNX Runtime maps it instead of holding a float32 copy
                                          // (the constant-folded Cast, the packed B: 1.6 GB at Gemma's 262144 x
                                          // 1536). Only where a probe at load shows it gives ONNX Runtime's
-                                         // results bit for bit (package/onnx_lm_head.h, runtime/lm_head.h);
+                                         // results bit for bit (runtime/onnx_lm_head.h, runtime/lm_head.h);
                                          // off: ONNX Runtime's MatMul
   std::string lm_head_quant;             // "int8": re-quantize a float LM head at load to MatMulNBits, 8 bits,
                                          // block 32 (about a quarter of a float32 copy; changes the logits,

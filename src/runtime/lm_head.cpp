@@ -14,8 +14,8 @@
 #include "kernels/cpu_features.h"
 #include "kernels/float_matmul_op.h"
 #include "package/onnx_graph.h"
-#include "package/onnx_lm_head.h"
 #include "package/proto_wire.h"
+#include "runtime/onnx_lm_head.h"
 #include "runtime/ort.h"
 
 namespace gemma4 {

@@ -15,7 +15,7 @@
 #include "gemma4/describe.h"
 #include "gemma4/error.h"
 #include "gemma4/runtime.h"
-#include "package/proto_graph.h"
+#include "runtime/proto_graph.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
 

@@ -12,7 +12,7 @@
 #include "gemma4/error.h"
 #include "package/onnx_graph.h"
 #include "package/proto_wire.h"
-#include "package/proto_graph.h"
+#include "runtime/proto_graph.h"
 #include "test_util.h"
 
 namespace gemma4 {
