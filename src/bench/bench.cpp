@@ -124,7 +124,7 @@ BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptio
   if (options.repetitions < 1) throw Error(ErrorKind::kInvalidArgument, "bench: -r must be at least 1");
   if (options.gen_tokens < 1) throw Error(ErrorKind::kInvalidArgument, "bench: -n must be at least 1");
   const Runtime& runtime = model->runtime();
-  const int64_t vocab = runtime.decoder_io().vocab_size;
+  const int64_t vocab = runtime.vocab_size();
 
   BenchResult result;
   result.model = model->package().root.string();
@@ -227,7 +227,7 @@ VerifyBenchResult RunVerifyBench(const std::shared_ptr<const Model>& model, cons
     if (k == 0) throw Error(ErrorKind::kInvalidArgument, "bench: --verify K must be at least 1, got 0");
   }
   const Runtime& runtime = model->runtime();
-  const int64_t vocab = runtime.decoder_io().vocab_size;
+  const int64_t vocab = runtime.vocab_size();
 
   VerifyBenchResult result;
   result.model = model->package().root.string();

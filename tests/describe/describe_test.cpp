@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/discovered_io.h"
 #include "runtime/runtime_fixture.h"
 
 namespace gemma4 {
@@ -19,10 +20,10 @@ TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
   Loaded l = Load("community", "q4", whole);
   nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 1000);
   EXPECT_EQ(j["layout"], "community");
-  EXPECT_EQ(j["discovery"]["kv_layers"].size(), l.runtime->decoder_io().kv_layers.size());
+  EXPECT_EQ(j["discovery"]["kv_layers"].size(), DecoderIoOf(*l.runtime).kv_layers.size());
   EXPECT_EQ(j["discovery"]["kv_shared_layers"], l.package.config.num_kv_shared_layers);
   EXPECT_EQ(j["discovery"]["split_prefill"], true);
-  const uint64_t per_token = l.runtime->decoder_io().KvBytesPerToken();
+  const uint64_t per_token = DecoderIoOf(*l.runtime).KvBytesPerToken();
   EXPECT_EQ(j["memory"]["kv_bytes_per_token"], per_token);
   EXPECT_EQ(j["memory"]["decoder"]["kv_cache_bytes"], per_token * 1000);
   EXPECT_EQ(j["memory"]["decoder"]["weight_bytes"], l.package.decoder.WeightBytes());
