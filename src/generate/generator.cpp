@@ -4,7 +4,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
-#include "gemma4/stop_criteria.h"
+#include "generate/stop_strings.h"
 #include "gemma4/tokenizer.h"
 #include "generate/grammar_constraint.h"
 #include "generate/logprobs.h"
