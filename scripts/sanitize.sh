@@ -34,9 +34,9 @@ if [ "${1:-}" = "--configure-only" ]; then configure_asan; exit 0; fi
 
 # GoogleTest cases are "<module>.<Suite>.<Test>" with a capitalised suite; the script-driven tests
 # (parity with the references, CLI contracts, node server tests) are not, and run in build/.
-UNIT_TESTS='^(package|tokenizer|chat|runtime|generate|server)\.[A-Z]'
+UNIT_TESTS='^(package|tokenizer|chat|runtime|describe|generate|server)\.[A-Z]'
 # The CLI is not rebuilt under ASan: the tests that drive it (cli.*, SpeculativeCli.*) run in build/.
-UNIT_TARGETS=(test_package test_tokenizer test_chat test_runtime test_generate test_server)
+UNIT_TARGETS=(test_package test_tokenizer test_chat test_runtime test_describe test_generate test_server)
 
 run_asan() {
   configure_asan

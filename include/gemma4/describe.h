@@ -1,5 +1,5 @@
 // A structured description of a package and its discovered sessions: what `gemma4 info` prints
-// (as text, or verbatim with --json) and what the server reports about the loaded model.
+// (as text, or verbatim with --json). Built in src/describe/, above runtime/ (it only reads).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -63,9 +63,8 @@ class Model {
   // Tokenized as transformers' tokenizer(text) does: the tokenizer's post-processor adds <bos>.
   std::vector<int32_t> TokenizeRaw(const std::string& text) const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   Model();
   std::unique_ptr<Impl> impl_;
 };

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "gemma4/stop_criteria.h"
 #include "gemma4/reply_parser.h"
 
 namespace gemma4 {
 
 class Model;
+class StopStringMatcher;  // src/generate/stop_strings.h
 
 // Special tokens that carry Gemma markup. The detokenizer skips special tokens, so the text of
 // these is put back for the parser. Found by tokenizing each marker at startup (never hard-coded).
@@ -44,6 +44,9 @@ class ReplyStream {
   using DeltaFn = std::function<void(const ReplyParser::Event&)>;
 
   ReplyStream(Options options, DeltaFn on_delta);
+  ~ReplyStream();
+  ReplyStream(ReplyStream&&);
+  ReplyStream& operator=(ReplyStream&&);
 
   // One generated piece (from GenerateOptions::on_token). False once a stop string completed.
   bool OnToken(std::string_view text, int32_t token);
@@ -61,7 +64,7 @@ class ReplyStream {
   Options options_;
   DeltaFn on_delta_;
   ReplyParser parser_;
-  StopStringMatcher stops_;
+  std::unique_ptr<StopStringMatcher> stops_;
   AssistantOutput output_;
   bool in_call_ = false;
   bool stopped_ = false;

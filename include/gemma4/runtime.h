@@ -1,13 +1,12 @@
-// The ONNX Runtime layer: the two sessions of a package (embedding graph and decoder graph),
-// what they were discovered to take and return, and one forward step over a KV cache.
-// No ONNX Runtime type appears here; see src/runtime/ for the wrappers.
+// The ONNX Runtime layer: the two sessions of a package (embedding graph and decoder graph) and
+// one forward step over a KV cache. No ONNX Runtime type appears here; see src/runtime/ for the
+// wrappers, and src/runtime/discovered_io.h for what the sessions were found to take and return.
 #pragma once
 
 #include <atomic>
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,64 +35,6 @@ struct KernelInfo {
 // unsupported target.
 KernelInfo GetKernelInfo();
 
-enum class TensorType { kFloat32, kFloat16, kBFloat16, kInt64, kInt32, kBool, kUint8, kInt8, kOther };
-std::string_view TensorTypeName(TensorType type);
-size_t TensorTypeSize(TensorType type);
-
-// A graph input or output as the session declares it.
-struct TensorSpec {
-  std::string name;
-  TensorType type = TensorType::kOther;
-  std::vector<int64_t> shape;           // -1 where symbolic
-  std::vector<std::string> dim_names;   // symbolic names where known, "" for numeric dims
-  std::string ShapeString() const;      // "[batch_size, sequence_length, 1536]"
-};
-
-// One layer that owns a KV cache: past_key_values.N.{key,value} in, present.N.{key,value} out.
-struct KvLayerSpec {
-  int index = 0;  // N
-  TensorSpec past_key, past_value;
-  std::string present_key, present_value;
-  int64_t num_heads = 0;  // dim 1 of the cache
-  int64_t head_dim = 0;   // dim 3 of the cache
-  TensorType type = TensorType::kFloat32;
-  // How a step updates this cache, decided at load from the graph: in place (past and present bound
-  // to one runtime-owned buffer, so a step writes only its new positions; the op must allow it, as
-  // GroupQueryAttention does) or by a copy (present.* written into a second buffer, then swapped).
-  bool in_place = false;
-  std::string attention;   // the op that reads the cache ("com.microsoft:GroupQueryAttention", "Concat")
-  std::string cache_note;  // why the update copies, when it does
-  // A sliding-window layer trimmed at load (see onnx_kv_window.h): the cache keeps only the last
-  // `window` positions before a step (plus a rollback margin); 0 keeps the whole history.
-  int64_t window = 0;
-  // Bytes one cached token takes in this layer (keys + values).
-  uint64_t BytesPerToken() const { return 2ull * num_heads * head_dim * TensorTypeSize(type); }
-};
-
-struct EmbedIo {
-  TensorSpec input_ids;
-  TensorSpec inputs_embeds;
-  std::optional<TensorSpec> per_layer_inputs;
-  std::vector<TensorSpec> inputs, outputs;  // everything, in session order
-};
-
-struct DecoderIo {
-  TensorSpec inputs_embeds;
-  std::optional<TensorSpec> per_layer_inputs;
-  TensorSpec attention_mask;
-  std::optional<TensorSpec> position_ids;
-  std::optional<TensorSpec> num_logits_to_keep;
-  // The mask of the trimmed sliding-window layers (an input the load-time edit adds): ones over
-  // the positions their caches hold plus the step. Absent when no layer is trimmed.
-  std::optional<TensorSpec> window_mask;
-  std::string window_note;  // why no layer is trimmed, when none is
-  TensorSpec logits;
-  std::vector<KvLayerSpec> kv_layers;  // sorted by index
-  std::vector<TensorSpec> inputs, outputs;
-  int64_t vocab_size = 0;  // last dim of logits
-  uint64_t KvBytesPerToken() const;
-};
-
 struct RuntimeOptions {
   int threads = 0;                       // intra-op threads; 0 lets ONNX Runtime pick (one per core)
   std::string device = "cpu";            // decoder: "cpu" or "cuda"
@@ -111,7 +52,7 @@ struct RuntimeOptions {
                                          // step writes present.* into a second buffer (a full copy)
   bool fuse_norms = false;               // rewrite RMSNorms spelt out in elementary ops (Reciprocal/Sqrt,
                                          // Pow -0.5) into SimplifiedLayerNormalization at load, where the
-                                         // pattern matches exactly (package/onnx_norm_fusion.h). Off by
+                                         // pattern matches exactly (runtime/onnx_norm_fusion.h). Off by
                                          // default: the fused kernel rounds differently (float32 ulps),
                                          // which can flip a near-tie against the unfused graph
                                          // transformers.js and the model card's loop run
@@ -133,7 +74,7 @@ struct RuntimeOptions {
                                          // weight where ONNX Runtime maps it instead of holding a float32 copy
                                          // (the constant-folded Cast, the packed B: 1.6 GB at Gemma's 262144 x
                                          // 1536). Only where a probe at load shows it gives ONNX Runtime's
-                                         // results bit for bit (package/onnx_lm_head.h, runtime/lm_head.h);
+                                         // results bit for bit (runtime/onnx_lm_head.h, runtime/lm_head.h);
                                          // off: ONNX Runtime's MatMul
   std::string lm_head_quant;             // "int8": re-quantize a float LM head at load to MatMulNBits, 8 bits,
                                          // block 32 (about a quarter of a float32 copy; changes the logits,
@@ -168,10 +109,9 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  const EmbedIo& embed_io() const;
-  const DecoderIo& decoder_io() const;
   const RuntimeOptions& options() const;
   size_t max_context() const;  // effective limit on cached + new tokens
+  size_t vocab_size() const;   // logits per position: the last dimension of the decoder's logits
   // Whether prefill uses the decoder pruned to its KV outputs (RuntimeOptions::kv_prefill and a
   // graph that could be pruned: no subgraphs, some nodes not needed by present.*).
   bool has_kv_prefill() const;
@@ -197,9 +137,11 @@ class Runtime {
   // Throws Error(kLimit) when the context would exceed max_context(); the state is unchanged then.
   std::span<const float> Forward(KvState& state, std::span<const int32_t> ids, size_t logits_to_keep = 1) const;
 
-  struct Impl;
-
  private:
+  // What the sessions were discovered to take and return is the library's own business: its code
+  // reads it through runtime/discovered_io.h.
+  friend struct RuntimeAccess;
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -79,9 +79,8 @@ class Server {
   // Blocks until Stop() has completed (from another thread).
   void Wait();
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,4 +1,4 @@
-// `gemma4 bench`: llama-bench-style figures for one package (see gemma4/bench.h): a markdown table
+// `gemma4 bench`: llama-bench-style figures for one package (see bench/bench.h): a markdown table
 // on stdout, or one JSON object with --json. Progress goes to stderr.
 #include <cstdio>
 #include <fstream>
@@ -6,9 +6,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "bench/bench.h"
 #include "cli/command.h"
 #include "cli/flags.h"
-#include "gemma4/bench.h"
 #include "gemma4/error.h"
 
 namespace gemma4::cli {

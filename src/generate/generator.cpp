@@ -4,7 +4,7 @@
 
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
-#include "gemma4/stop_criteria.h"
+#include "generate/stop_strings.h"
 #include "gemma4/tokenizer.h"
 #include "generate/grammar_constraint.h"
 #include "generate/logprobs.h"
@@ -39,7 +39,7 @@ Generator::Generator(Session& session, std::span<const int32_t> prompt, const Ge
     : session_(session), model_(session.model()), options_(options) {
   if (prompt.empty()) throw Error(ErrorKind::kInvalidArgument, "the prompt is empty (no tokens to start from)");
   const Runtime& runtime = model_.runtime();
-  const size_t vocab = static_cast<size_t>(runtime.decoder_io().vocab_size);
+  const size_t vocab = runtime.vocab_size();
   if (prompt.size() >= runtime.max_context()) {
     throw Error(ErrorKind::kLimit, "the prompt has " + std::to_string(prompt.size()) +
                                        " tokens, which does not fit the context size of " +

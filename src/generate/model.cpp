@@ -70,7 +70,7 @@ std::shared_ptr<const Model> Model::Load(const std::string& path, const LoadOpti
     m.chat_template = ChatTemplate::Parse(m.template_config->source, m.template_config->origin);
   }
   m.runtime = std::make_unique<Runtime>(m.package, options.runtime);
-  const int64_t vocab = m.runtime->decoder_io().vocab_size;
+  const int64_t vocab = m.runtime->vocab_size();
   if (static_cast<int64_t>(m.tokenizer->vocab_size()) > vocab) {
     Log(LogLevel::kWarn, "the tokenizer has " + std::to_string(m.tokenizer->vocab_size()) +
                              " tokens but the decoder's logits cover " + std::to_string(vocab));
@@ -96,7 +96,7 @@ bool Model::chat_template_takes_argument_mappings() const {
 const std::vector<int32_t>& Model::eos_token_ids() const { return impl_->eos; }
 bool Model::IsEos(int32_t id) const { return std::find(impl_->eos.begin(), impl_->eos.end(), id) != impl_->eos.end(); }
 double Model::load_ms() const { return impl_->load_ms; }
-size_t Model::vocab_size() const { return static_cast<size_t>(runtime().decoder_io().vocab_size); }
+size_t Model::vocab_size() const { return runtime().vocab_size(); }
 size_t Model::max_context() const { return runtime().max_context(); }
 
 std::shared_ptr<const GrammarVocabulary> Model::grammar_vocabulary() const {

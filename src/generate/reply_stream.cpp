@@ -3,6 +3,7 @@
 
 #include "gemma4/log.h"
 #include "gemma4/model.h"
+#include "generate/stop_strings.h"
 
 namespace gemma4 {
 
@@ -31,13 +32,17 @@ ReplyStream::ReplyStream(Options options, DeltaFn on_delta)
       on_delta_(std::move(on_delta)),
       parser_(options_.parse_tool_calls, options_.call_id_prefix, options_.tool_names, options_.thinking_requested,
               options_.stream_tool_calls),
-      stops_(options_.stop) {}
+      stops_(std::make_unique<StopStringMatcher>(options_.stop)) {}
+
+ReplyStream::~ReplyStream() = default;
+ReplyStream::ReplyStream(ReplyStream&&) = default;
+ReplyStream& ReplyStream::operator=(ReplyStream&&) = default;
 
 void ReplyStream::Deliver(const std::vector<ReplyParser::Event>& events) {
   for (const auto& e : events) {
     if (stopped_) return;
     if (e.kind == ReplyParser::Event::kContent) {
-      StopStringMatcher::Result r = stops_.Feed(e.text);
+      StopStringMatcher::Result r = stops_->Feed(e.text);
       if (r.stopped) stopped_ = true;
       if (r.text.empty()) continue;
       output_.content += r.text;
@@ -79,14 +84,14 @@ bool ReplyStream::OnToken(std::string_view text, int32_t token) {
 }
 
 std::string ReplyStream::matched_stop() const {
-  const int i = stops_.matched_index();
-  return i < 0 ? std::string() : stops_.stop_strings()[static_cast<size_t>(i)];
+  const int i = stops_->matched_index();
+  return i < 0 ? std::string() : stops_->stop_strings()[static_cast<size_t>(i)];
 }
 
 void ReplyStream::Finish() {
   if (options_.chat) Deliver(parser_.Finish());
   if (!stopped_) {
-    std::string rest = stops_.Flush();
+    std::string rest = stops_->Flush();
     if (!rest.empty()) {
       output_.content += rest;
       on_delta_({ReplyParser::Event::kContent, std::move(rest), {}});

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "gemma4/error.h"
-#include "gemma4/stop_criteria.h"
+#include "generate/stop_strings.h"
 
 namespace gemma4 {
 

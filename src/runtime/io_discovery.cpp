@@ -7,7 +7,7 @@
 #include <map>
 
 #include "gemma4/error.h"
-#include "package/onnx_kv_window.h"
+#include "runtime/onnx_kv_window.h"
 
 namespace gemma4 {
 std::vector<TensorSpec> ReadSpecs(Ort::Session& session, bool inputs) {

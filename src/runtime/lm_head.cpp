@@ -14,8 +14,8 @@
 #include "kernels/cpu_features.h"
 #include "kernels/float_matmul_op.h"
 #include "package/onnx_graph.h"
-#include "package/onnx_lm_head.h"
 #include "package/proto_wire.h"
+#include "runtime/onnx_lm_head.h"
 #include "runtime/ort.h"
 
 namespace gemma4 {
@@ -225,7 +225,7 @@ LmHeadAccuracy MeasureLmHeadQuant(const Package& package, const Runtime& quantiz
   const std::span<const float> q = quantized.Forward(*qs, ids, ids.size());
   const std::vector<float> got(q.begin(), q.end());
   const std::span<const float> want = reference.Forward(*rs, ids, ids.size());
-  const size_t vocab = static_cast<size_t>(quantized.decoder_io().vocab_size);
+  const size_t vocab = quantized.vocab_size();
   LmHeadAccuracy a;
   a.positions = ids.size();
   size_t agree = 0;

@@ -1,4 +1,4 @@
-// How the decoder's LM head runs, decided at load from the graph (package/onnx_lm_head.h):
+// How the decoder's LM head runs, decided at load from the graph (runtime/onnx_lm_head.h):
 //  - a float head (MatMul over a float16 or float32 [K, N] initializer, float32 activations) moves
 //    to gemma4's float kernel (kernels/float_matmul.h), which reads the weight where ONNX Runtime
 //    maps it, but only after a probe shows that it gives ONNX Runtime's own results bit for bit:

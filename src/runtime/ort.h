@@ -7,7 +7,7 @@
 #include <onnxruntime_cxx_api.h>
 #undef ORT_API_MANUAL_INIT
 
-#include "gemma4/runtime.h"
+#include "runtime/discovered_io.h"
 
 namespace gemma4 {
 

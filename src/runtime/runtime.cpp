@@ -7,20 +7,21 @@
 #include <optional>
 #include <cstring>
 
-#include "gemma4/error.h"
 #include "core/float16.h"
-#include "gemma4/log.h"
 #include "core/read_file.h"
-#include "package/onnx_kv_attention.h"
-#include "runtime/lm_head.h"
-#include "package/onnx_kv_window.h"
+#include "gemma4/error.h"
+#include "gemma4/log.h"
 #include "package/onnx_proto.h"
-#include "package/onnx_norm_fusion.h"
-#include "package/onnx_split.h"
 #include "package/proto_wire.h"
+#include "runtime/discovered_io.h"
 #include "runtime/io_discovery.h"
 #include "runtime/kv_device.h"
 #include "runtime/kv_state.h"
+#include "runtime/lm_head.h"
+#include "runtime/onnx_kv_attention.h"
+#include "runtime/onnx_kv_window.h"
+#include "runtime/onnx_norm_fusion.h"
+#include "runtime/onnx_split.h"
 #include "runtime/ort.h"
 #include "runtime/session_factory.h"
 
@@ -513,10 +514,16 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
 
 Runtime::~Runtime() = default;
 
-const EmbedIo& Runtime::embed_io() const { return impl_->embed_io; }
-const DecoderIo& Runtime::decoder_io() const { return impl_->decoder_io; }
+// The one door to Runtime::Impl from outside its members (runtime/discovered_io.h).
+struct RuntimeAccess {
+  static const Runtime::Impl& Of(const Runtime& runtime) { return *runtime.impl_; }
+};
+const EmbedIo& EmbedIoOf(const Runtime& runtime) { return RuntimeAccess::Of(runtime).embed_io; }
+const DecoderIo& DecoderIoOf(const Runtime& runtime) { return RuntimeAccess::Of(runtime).decoder_io; }
+
 const RuntimeOptions& Runtime::options() const { return impl_->options; }
 size_t Runtime::max_context() const { return impl_->max_context; }
+size_t Runtime::vocab_size() const { return static_cast<size_t>(impl_->decoder_io.vocab_size); }
 size_t Runtime::own_kernel_nodes() const { return impl_->own_kernel_nodes; }
 size_t Runtime::ort_kernel_nodes() const { return impl_->ort_kernel_nodes; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }

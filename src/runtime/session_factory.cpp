@@ -9,7 +9,7 @@
 #include "gemma4/log.h"
 #include "kernels/float_matmul_op.h"
 #include "kernels/int4_matmul_op.h"
-#include "package/onnx_matmul_routing.h"
+#include "runtime/onnx_matmul_routing.h"
 
 namespace gemma4 {
 

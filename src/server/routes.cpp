@@ -107,7 +107,7 @@ Routes::Routes(std::shared_ptr<const Model> model, const ServerOptions& options,
   }
   created_ = UnixNow();
   defaults_ = SamplingParamsFromGenerationConfig(model_->package().generation.sampling);
-  vocab_size_ = static_cast<size_t>(model_->runtime().decoder_io().vocab_size);
+  vocab_size_ = model_->vocab_size();
   markup_ = MarkupTokens::Find(*model_);
   template_takes_argument_mappings_ = model_->chat_template_takes_argument_mappings();
 }

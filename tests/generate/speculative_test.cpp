@@ -148,7 +148,7 @@ Ids ChatPrompt(const Model& model, const std::string& text) {
   return model.TokenizeChat(r);
 }
 
-size_t Vocab(const Model& model) { return static_cast<size_t>(model.runtime().decoder_io().vocab_size); }
+size_t Vocab(const Model& model) { return model.vocab_size(); }
 
 // Without drafts, a finished generation leaves the prompt and the output minus its last token.
 Ids ExpectedCache(const GenerationResult& r) {

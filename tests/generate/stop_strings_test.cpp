@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "gemma4/error.h"
-#include "gemma4/stop_criteria.h"
+#include "generate/stop_strings.h"
 
 namespace gemma4 {
 namespace {

@@ -15,6 +15,7 @@
 #include "gemma4/error.h"
 #include "gemma4/runtime.h"
 #include "runtime/cuda_runtime.h"
+#include "runtime/discovered_io.h"
 #include "runtime/kv_state.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
@@ -79,13 +80,13 @@ TEST(KvBufferOnADevice, GrowingKeepsTheContentsAndMovesDownLikeMemmove) {
 
 // A state whose caches take the device path, stepped through the real runtime.
 std::unique_ptr<KvStateImpl> DeviceState(const Runtime& runtime, const KvDevice& device, size_t margin = 0) {
-  return std::make_unique<KvStateImpl>(runtime.decoder_io(), device, runtime.max_context(), false, margin);
+  return std::make_unique<KvStateImpl>(DecoderIoOf(runtime), device, runtime.max_context(), false, margin);
 }
 
 // One conversation on a host state and a device-path state: prompt, single steps, draft-sized
 // steps, rewinds, a clone; the logits must be the same bits (the same bytes are in the caches).
 void ExpectSameAsHost(const Runtime& runtime, size_t length, const KvDevice& device) {
-  const int32_t vocab = static_cast<int32_t>(runtime.decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(runtime.vocab_size());
   const auto ids = Prompt(length, vocab, 13);
   auto host = runtime.NewState();
   auto dev = DeviceState(runtime, device);
@@ -115,7 +116,7 @@ void ExpectSameAsHost(const Runtime& runtime, size_t length, const KvDevice& dev
 TEST(KvDevicePath, InPlaceCachesGiveTheHostsLogits) {
   CountingDevice d;
   Loaded l = Load("gqa");
-  ASSERT_TRUE(l.runtime->decoder_io().kv_layers[0].in_place);
+  ASSERT_TRUE(DecoderIoOf(*l.runtime).kv_layers[0].in_place);
   ExpectSameAsHost(*l.runtime, 150, d.device);  // grows past 64 and 128 positions
   EXPECT_GT(d.copies, 0u);
 }
@@ -124,8 +125,8 @@ TEST(KvDevicePath, CopyingCachesWithSeveralHeadsGiveTheHostsLogits) {
   // kv-shared-alt: 2 KV heads updated by copy, so rewinds move each head's prefix down.
   CountingDevice d;
   Loaded l = Load("kv-shared-alt");
-  ASSERT_EQ(l.runtime->decoder_io().kv_layers[0].num_heads, 2);
-  ASSERT_FALSE(l.runtime->decoder_io().kv_layers[0].in_place);
+  ASSERT_EQ(DecoderIoOf(*l.runtime).kv_layers[0].num_heads, 2);
+  ASSERT_FALSE(DecoderIoOf(*l.runtime).kv_layers[0].in_place);
   ExpectSameAsHost(*l.runtime, 90, d.device);
 }
 
@@ -135,9 +136,9 @@ TEST(KvDevicePath, TrimmedWindowsEvictOnTheDeviceAsOnTheHost) {
   options.kv_window = true;
   Loaded l = Load("gqa", "q4", options);
   bool trimmed = false;
-  for (const auto& layer : l.runtime->decoder_io().kv_layers) trimmed |= layer.window > 0;
-  ASSERT_TRUE(trimmed) << l.runtime->decoder_io().window_note;
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  for (const auto& layer : DecoderIoOf(*l.runtime).kv_layers) trimmed |= layer.window > 0;
+  ASSERT_TRUE(trimmed) << DecoderIoOf(*l.runtime).window_note;
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   // 700 single steps: the window of 8 slides and evicts (every 256 positions at most) twice.
   const auto ids = Prompt(700, vocab, 21);
   auto host = l.runtime->NewState();
@@ -155,7 +156,7 @@ TEST(KvDevicePath, TrimmedWindowsEvictOnTheDeviceAsOnTheHost) {
 TEST(KvDevicePath, AFailedStepLeavesTheDeviceCachesUsable) {
   CountingDevice d;
   Loaded l = Load("broken-present");
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto ids = Prompt(12, vocab, 4);
   auto dev = DeviceState(*l.runtime, d.device);
   auto host = l.runtime->NewState();

@@ -9,6 +9,7 @@
 
 #include "gemma4/describe.h"
 #include "gemma4/runtime.h"
+#include "runtime/discovered_io.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
 
@@ -46,30 +47,30 @@ RuntimeOptions WholeCaches() {
 
 TEST(KvPlan, GroupQueryAttentionCachesAreUpdatedInPlace) {
   Loaded l = Load("gqa", "q4", WholeCaches());
-  for (const KvLayerSpec& layer : l.runtime->decoder_io().kv_layers) {
+  for (const KvLayerSpec& layer : DecoderIoOf(*l.runtime).kv_layers) {
     EXPECT_TRUE(layer.in_place) << layer.past_key.name << ": " << layer.cache_note;
     EXPECT_EQ(layer.attention, "com.microsoft:GroupQueryAttention");
   }
   nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 100);
   for (const auto& layer : j["discovery"]["kv_layers"]) EXPECT_EQ(layer["cache_update"], "in_place");
-  EXPECT_EQ(j["memory"]["decoder"]["kv_buffer_bytes"], l.runtime->decoder_io().KvBytesPerToken() * 100);
+  EXPECT_EQ(j["memory"]["decoder"]["kv_buffer_bytes"], DecoderIoOf(*l.runtime).KvBytesPerToken() * 100);
 }
 
 TEST(KvPlan, ConcatCachesAndTheSwitchFallBackToACopySayingWhy) {
   Loaded concat = Load("text-q4", "q4", WholeCaches());
-  for (const KvLayerSpec& layer : concat.runtime->decoder_io().kv_layers) {
+  for (const KvLayerSpec& layer : DecoderIoOf(*concat.runtime).kv_layers) {
     EXPECT_FALSE(layer.in_place);
     EXPECT_EQ(layer.attention, "Concat");
     EXPECT_EQ(layer.cache_note, "read by Concat, which returns a new tensor rather than updating the cache");
   }
   nlohmann::json j = DescribeModel(concat.package, concat.runtime.get(), 100);
   EXPECT_EQ(j["discovery"]["kv_layers"][0]["cache_update"], "copy");
-  EXPECT_EQ(j["memory"]["decoder"]["kv_buffer_bytes"], 2 * concat.runtime->decoder_io().KvBytesPerToken() * 100);
+  EXPECT_EQ(j["memory"]["decoder"]["kv_buffer_bytes"], 2 * DecoderIoOf(*concat.runtime).KvBytesPerToken() * 100);
 
   RuntimeOptions off;
   off.kv_in_place = false;
   Loaded gqa = Load("gqa", "q4", off);
-  for (const KvLayerSpec& layer : gqa.runtime->decoder_io().kv_layers) {
+  for (const KvLayerSpec& layer : DecoderIoOf(*gqa.runtime).kv_layers) {
     EXPECT_FALSE(layer.in_place);
     EXPECT_NE(layer.cache_note.find("--no-kv-in-place"), std::string::npos) << layer.cache_note;
   }
@@ -78,7 +79,7 @@ TEST(KvPlan, ConcatCachesAndTheSwitchFallBackToACopySayingWhy) {
 // Runs one conversation of steps of varied sizes (prompt, single tokens, speculative-sized
 // chunks, rewinds) on `a` and `b` and compares the logits of every step.
 void ExpectSameConversation(const Runtime& a, const Runtime& b, const std::string& dtype, size_t length) {
-  const int32_t vocab = static_cast<int32_t>(a.decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(a.vocab_size());
   const auto ids = Prompt(length, vocab, 11);
   auto sa = a.NewState();
   auto sb = b.NewState();
@@ -109,7 +110,7 @@ TEST_P(KvUpdateTest, InPlaceComputesWhatTheCopyComputesOverManyWindows) {
   off.kv_in_place = false;
   Loaded in_place = Load("gqa", dtype);
   Loaded copy = Load("gqa", dtype, off);
-  ASSERT_TRUE(in_place.runtime->decoder_io().kv_layers[0].in_place);
+  ASSERT_TRUE(DecoderIoOf(*in_place.runtime).kv_layers[0].in_place);
   // The sliding window of the test packages is 8: 150 tokens wrap it many times, and cross the
   // first capacity growth (64) twice.
   ExpectSameConversation(*in_place.runtime, *copy.runtime, dtype, 150);
@@ -118,7 +119,7 @@ TEST_P(KvUpdateTest, InPlaceComputesWhatTheCopyComputesOverManyWindows) {
 TEST_P(KvUpdateTest, IncrementalEqualsOneFullPass) {
   const std::string dtype = GetParam();
   Loaded l = Load("gqa", dtype);
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto ids = Prompt(90, vocab, 5);
   auto full = l.runtime->NewState();
   const auto reference = CopyLogits(l.runtime->Forward(*full, ids, 1));
@@ -131,7 +132,7 @@ TEST_P(KvUpdateTest, IncrementalEqualsOneFullPass) {
 TEST_P(KvUpdateTest, RewindCloneAndReuseReplayTheConversation) {
   const std::string dtype = GetParam();
   Loaded l = Load("gqa", dtype);
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto first = Prompt(70, vocab, 1);
   auto second = first;
   second.resize(30);  // a second turn that shares the first 30 tokens, then differs
@@ -157,8 +158,8 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, KvUpdateTest, ::testing::Values("q4", "q4f16"))
 TEST(KvBuffers, CopyingCachesWithSeveralHeadsSurviveRewinds) {
   // kv-shared-alt has 2 KV heads: the compact layout moves each head's prefix on Truncate.
   Loaded l = Load("kv-shared-alt");
-  ASSERT_EQ(l.runtime->decoder_io().kv_layers[0].num_heads, 2);
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  ASSERT_EQ(DecoderIoOf(*l.runtime).kv_layers[0].num_heads, 2);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto ids = Prompt(40, vocab, 3);
   auto replay = l.runtime->NewState();
   const auto reference = CopyLogits(l.runtime->Forward(*replay, std::span(ids).first(25), 1));
@@ -170,7 +171,7 @@ TEST(KvBuffers, CopyingCachesWithSeveralHeadsSurviveRewinds) {
 
 TEST(KvBuffers, CapacityGrowsGeometricallyOrIsTheContextSize) {
   Loaded l = Load("gqa");
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   auto state = l.runtime->NewState();
   auto& impl = static_cast<KvStateImpl&>(*state);
   EXPECT_EQ(impl.capacity(), 0u);  // nothing allocated before the first step
@@ -197,7 +198,7 @@ TEST(KvBuffers, AFailedStepLeavesTheStateUsable) {
     RuntimeOptions options;
     options.kv_prefill = !whole;
     Loaded l = Load("broken-present", "q4", options);
-    const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+    const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
     const auto ids = Prompt(12, vocab, 4);
     auto s = l.runtime->NewState();
     l.runtime->Forward(*s, std::span(ids).first(4), 1);

@@ -9,7 +9,8 @@
 
 #include "gemma4/describe.h"
 #include "gemma4/runtime.h"
-#include "package/onnx_kv_window.h"
+#include "runtime/discovered_io.h"
+#include "runtime/onnx_kv_window.h"
 #include "runtime/kv_state.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
@@ -52,7 +53,7 @@ class KvWindowFormTest : public ::testing::TestWithParam<Form> {};
 TEST_P(KvWindowFormTest, SlidingLayersAndOnlyThoseAreTrimmedToTheConfigWindow) {
   const Form f = GetParam();
   Loaded l = Load(f.package, f.dtype, Trimmed());
-  const DecoderIo& d = l.runtime->decoder_io();
+  const DecoderIo& d = DecoderIoOf(*l.runtime);
   ASSERT_TRUE(d.window_mask.has_value()) << d.window_note;
   const auto& types = l.package.config.layer_types;
   for (const KvLayerSpec& layer : d.kv_layers) {
@@ -72,7 +73,7 @@ bool RoundsByBatchShape(const std::string& package) { return package == "gqa" ||
 // just past the oldest position the trimmed layers hold (so they re-prefill): logits of every step.
 void ExpectSameConversation(const Runtime& trimmed, const Runtime& whole, const std::string& package,
                             const std::string& dtype, size_t length) {
-  const int32_t vocab = static_cast<int32_t>(trimmed.decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(trimmed.vocab_size());
   const auto ids = Prompt(length, vocab, 11);
   auto a = trimmed.NewState();
   auto b = whole.NewState();
@@ -115,8 +116,8 @@ TEST_P(KvWindowFormTest, LogitsEqualTheWholeHistoryAtEveryStep) {
   const Form f = GetParam();
   Loaded trimmed = Load(f.package, f.dtype, Trimmed());
   Loaded whole = Load(f.package, f.dtype, Untrimmed());
-  ASSERT_TRUE(trimmed.runtime->decoder_io().window_mask.has_value());
-  ASSERT_FALSE(whole.runtime->decoder_io().window_mask.has_value());
+  ASSERT_TRUE(DecoderIoOf(*trimmed.runtime).window_mask.has_value());
+  ASSERT_FALSE(DecoderIoOf(*whole.runtime).window_mask.has_value());
   // The window of the test packages is 8: 700 positions wrap it many times (and slide the held
   // range, which moves 256 positions at a time).
   ExpectSameConversation(*trimmed.runtime, *whole.runtime, f.package, f.dtype, 700);
@@ -151,7 +152,7 @@ TEST(KvWindow, TheWholeDecoderUnsplitComputesTheSame) {
 TEST(KvWindow, IncrementalDecodingEqualsOneFullPass) {
   for (const char* package : {"text-q4", "gqa"}) {
     Loaded l = Load(package, "q4", Trimmed());
-    const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+    const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
     const auto ids = Prompt(400, vocab, 5);
     auto full = l.runtime->NewState();
     const auto reference = CopyLogits(l.runtime->Forward(*full, ids, 1));
@@ -167,7 +168,7 @@ TEST(KvWindow, IncrementalDecodingEqualsOneFullPass) {
 TEST(KvWindow, ARewindIntoEvictedPositionsReprefillsAndGivesTheSameLogits) {
   Loaded l = Load("text-q4", "q4", Trimmed());
   Loaded whole = Load("text-q4", "q4", Untrimmed());
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto ids = Prompt(300, vocab, 3);
   auto s = l.runtime->NewState();
   for (size_t i = 0; i < 290; ++i) l.runtime->Forward(*s, std::span(ids).subspan(i, 1), 1);
@@ -198,7 +199,7 @@ TEST(KvWindow, ARewindIntoEvictedPositionsReprefillsAndGivesTheSameLogits) {
 
 TEST(KvWindow, AClonedSlidStateContinuesLikeTheOriginal) {
   Loaded l = Load("kv-shared-alt", "q4", Trimmed());  // two KV heads: eviction moves each head
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto ids = Prompt(320, vocab, 8);
   auto s = l.runtime->NewState();
   l.runtime->Forward(*s, std::span(ids).first(290), 1);
@@ -211,7 +212,7 @@ TEST(KvWindow, AClonedSlidStateContinuesLikeTheOriginal) {
 
 TEST(KvWindow, BuffersStayBoundedOverALongContext) {
   Loaded l = Load("gqa", "q4", Trimmed());
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const size_t window = static_cast<size_t>(l.package.config.sliding_window);
   auto s = l.runtime->NewState();
   l.runtime->Forward(*s, Prompt(3000, vocab, 2), 1);  // prefilled in chunks of 2048 at most
@@ -228,7 +229,7 @@ TEST(KvWindow, BuffersStayBoundedOverALongContext) {
 
 TEST(KvWindow, APackageWithoutSlidingLayersKeepsEverythingAndSaysSo) {
   Loaded l = Load("no-sliding", "q4", Trimmed());
-  const DecoderIo& d = l.runtime->decoder_io();
+  const DecoderIo& d = DecoderIoOf(*l.runtime);
   EXPECT_FALSE(d.window_mask.has_value());
   for (const KvLayerSpec& layer : d.kv_layers) EXPECT_EQ(layer.window, 0);
   EXPECT_NE(d.window_note.find("no sliding-window layer"), std::string::npos) << d.window_note;
@@ -240,7 +241,7 @@ TEST(KvWindow, AGraphTheEditDoesNotRecogniseRunsWholeAndSaysWhy) {
   // Its mask takes the query positions from position_ids: with a trimmed cache they would no longer
   // line up with the key indices, so every layer keeps its history and the output is unchanged.
   Loaded l = Load("mask-from-position-ids", "q4", Trimmed());
-  const DecoderIo& d = l.runtime->decoder_io();
+  const DecoderIo& d = DecoderIoOf(*l.runtime);
   EXPECT_FALSE(d.window_mask.has_value());
   for (const KvLayerSpec& layer : d.kv_layers) EXPECT_EQ(layer.window, 0);
   EXPECT_NE(d.window_note.find("not recognised"), std::string::npos) << d.window_note;
@@ -271,8 +272,8 @@ TEST(KvWindow, AConfigThatDisagreesWithTheGraphKeepsEverything) {
     RuntimeOptions o = Trimmed();
     o.threads = 1;
     Runtime runtime(p, o);
-    EXPECT_FALSE(runtime.decoder_io().window_mask.has_value()) << package;
-    const std::string& note = runtime.decoder_io().window_note;
+    EXPECT_FALSE(DecoderIoOf(runtime).window_mask.has_value()) << package;
+    const std::string& note = DecoderIoOf(runtime).window_note;
     EXPECT_NE(note.find("not recognised"), std::string::npos) << note;
     EXPECT_NE(note.find(std::string(package) == "gqa" ? "local_window_size 8" : "no constant 6"), std::string::npos)
         << note;
@@ -299,7 +300,7 @@ TEST(KvWindow, GroupQueryAttentionThatRotatesKeysItselfIsNotTrimmed) {
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   Loaded l = Load("gqa");
   std::vector<onnx::KvWindowLayer> layers;
-  for (const KvLayerSpec& layer : l.runtime->decoder_io().kv_layers) {
+  for (const KvLayerSpec& layer : DecoderIoOf(*l.runtime).kv_layers) {
     layers.push_back({layer.past_key.name, layer.past_value.name,
                       l.package.config.layer_types.at(layer.index) == "sliding_attention", 0});
   }
@@ -315,15 +316,15 @@ TEST(KvWindow, GroupQueryAttentionThatRotatesKeysItselfIsNotTrimmed) {
 
 TEST(KvWindow, SwitchedOffEveryLayerKeepsItsHistory) {
   Loaded l = Load("gqa", "q4", Untrimmed());
-  for (const KvLayerSpec& layer : l.runtime->decoder_io().kv_layers) EXPECT_EQ(layer.window, 0);
-  EXPECT_NE(l.runtime->decoder_io().window_note.find("--kv-window"), std::string::npos);
+  for (const KvLayerSpec& layer : DecoderIoOf(*l.runtime).kv_layers) EXPECT_EQ(layer.window, 0);
+  EXPECT_NE(DecoderIoOf(*l.runtime).window_note.find("--kv-window"), std::string::npos);
   Loaded by_default = Load("gqa");
-  EXPECT_FALSE(by_default.runtime->decoder_io().window_mask.has_value());
+  EXPECT_FALSE(DecoderIoOf(*by_default.runtime).window_mask.has_value());
 }
 
 TEST(KvWindow, TheMemoryPlanIsBoundedForALongContext) {
   Loaded l = Load("gqa", "q4", Trimmed());
-  const DecoderIo& d = l.runtime->decoder_io();
+  const DecoderIo& d = DecoderIoOf(*l.runtime);
   const size_t ctx = 131072, held = KvWindowPositions(static_cast<size_t>(l.package.config.sliding_window), 0);
   uint64_t expect = 0;
   for (const KvLayerSpec& layer : d.kv_layers) expect += layer.BytesPerToken() * (layer.window > 0 ? held : ctx);

@@ -15,7 +15,7 @@
 #include "gemma4/describe.h"
 #include "gemma4/error.h"
 #include "gemma4/runtime.h"
-#include "package/proto_graph.h"
+#include "runtime/proto_graph.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
 
@@ -65,7 +65,7 @@ TEST_P(LmHeadPlan, DefaultPlanAndItsLogitsEqualOnnxRuntimesHeadBitForBit) {
   EXPECT_EQ(info["in_place"], c.in_place);
   EXPECT_EQ(info["form"], head.form);
 
-  const int32_t vocab = static_cast<int32_t>(chosen.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(chosen.runtime->vocab_size());
   const auto ids = Prompt(48, vocab, 5);
   auto sc = chosen.runtime->NewState();
   auto so = ort.runtime->NewState();
@@ -147,7 +147,7 @@ TEST_P(LmHeadQuant, Int8HeadIsCloseToTheFloatHeadAndReportsItsAccuracy) {
   EXPECT_DOUBLE_EQ(j["accuracy"]["max_abs_logit_error"].get<double>(), a.max_abs_error);
 
   // It generates: a decode step after a prefill gives finite logits.
-  const int32_t vocab = static_cast<int32_t>(q.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(q.runtime->vocab_size());
   const auto ids = Prompt(20, vocab, 2);
   auto s = q.runtime->NewState();
   q.runtime->Forward(*s, std::span(ids).first(19), 1);

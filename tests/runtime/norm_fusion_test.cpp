@@ -38,7 +38,7 @@ TEST_P(NormFusionRuntime, FusedLogitsMatchTheGraphAsWrittenAtEveryStep) {
   EXPECT_EQ(DescribeModel(fused.package, fused.runtime.get(), 0)["discovery"]["rms_norms_fused"],
             fused.runtime->rms_norms_fused());
 
-  const int32_t vocab = static_cast<int32_t>(plain.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(plain.runtime->vocab_size());
   const auto ids = Prompt(60, vocab, 3);
   auto sf = fused.runtime->NewState();
   auto sp = plain.runtime->NewState();

@@ -10,7 +10,7 @@
 #include <numeric>
 #include <thread>
 
-#include "gemma4/describe.h"
+#include "runtime/discovered_io.h"
 #include "runtime/runtime_fixture.h"
 #include "test_util.h"
 
@@ -32,7 +32,7 @@ TEST(Ort, ReportsTheLoadedLibrary) {
 
 TEST(Discovery, FindsEveryRoleOfTheTextPackage) {
   Loaded l = Load("text-q4");
-  const DecoderIo& d = l.runtime->decoder_io();
+  const DecoderIo& d = DecoderIoOf(*l.runtime);
   const ModelConfig& c = l.package.config;
   EXPECT_TRUE(d.per_layer_inputs.has_value());
   EXPECT_TRUE(d.num_logits_to_keep.has_value());
@@ -51,7 +51,7 @@ TEST(Discovery, FindsEveryRoleOfTheTextPackage) {
     EXPECT_EQ(kv.num_heads, c.num_key_value_heads);
     EXPECT_EQ(kv.type, TensorType::kFloat32);
   }
-  const EmbedIo& e = l.runtime->embed_io();
+  const EmbedIo& e = EmbedIoOf(*l.runtime);
   ASSERT_TRUE(e.per_layer_inputs.has_value());
   ASSERT_EQ(e.per_layer_inputs->shape.size(), 4u);
   EXPECT_EQ(e.per_layer_inputs->shape[2], c.num_hidden_layers);
@@ -61,7 +61,7 @@ TEST(Discovery, FindsEveryRoleOfTheTextPackage) {
 
 TEST(Discovery, Float16PackageHasHalfCacheAndLogits) {
   Loaded l = Load("text-q4f16", "q4f16");
-  const DecoderIo& d = l.runtime->decoder_io();
+  const DecoderIo& d = DecoderIoOf(*l.runtime);
   EXPECT_EQ(d.logits.type, TensorType::kFloat16);
   EXPECT_EQ(d.inputs_embeds.type, TensorType::kFloat16);
   for (const auto& kv : d.kv_layers) EXPECT_EQ(kv.type, TensorType::kFloat16);
@@ -71,10 +71,10 @@ TEST(Discovery, Float16PackageHasHalfCacheAndLogits) {
 TEST(Discovery, OtherKvSharedLayoutAndMissingLogitsToKeep) {
   Loaded alt = Load("kv-shared-alt");
   const ModelConfig& c = alt.package.config;
-  EXPECT_EQ(static_cast<int64_t>(alt.runtime->decoder_io().kv_layers.size()), c.num_hidden_layers - c.num_kv_shared_layers);
-  EXPECT_EQ(alt.runtime->decoder_io().kv_layers[0].num_heads, c.num_key_value_heads);
+  EXPECT_EQ(static_cast<int64_t>(DecoderIoOf(*alt.runtime).kv_layers.size()), c.num_hidden_layers - c.num_kv_shared_layers);
+  EXPECT_EQ(DecoderIoOf(*alt.runtime).kv_layers[0].num_heads, c.num_key_value_heads);
   Loaded nolk = Load("no-logits-to-keep");
-  EXPECT_FALSE(nolk.runtime->decoder_io().num_logits_to_keep.has_value());
+  EXPECT_FALSE(DecoderIoOf(*nolk.runtime).num_logits_to_keep.has_value());
 }
 
 // The central property: prefill in one call == prefill in chunks == token by token, for every
@@ -84,7 +84,7 @@ class ForwardTest : public ::testing::TestWithParam<std::pair<std::string, std::
 TEST_P(ForwardTest, IncrementalMatchesOnePass) {
   const auto& [name, dtype] = GetParam();
   Loaded l = Load(name, dtype);
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto ids = Prompt(21, vocab);  // longer than the sliding window of the test packages
   // gqa's MatMulNBits use accuracy_level 4 (int8 activations): one row and many round differently.
   const float tolerance = dtype == "q4f16" || dtype == "fp16" || name == "gqa" ? 1e-1f : 2e-3f;
@@ -111,7 +111,7 @@ TEST_P(ForwardTest, IncrementalMatchesOnePass) {
 TEST_P(ForwardTest, TruncateRewindsTheCache) {
   const auto& [name, dtype] = GetParam();
   Loaded l = Load(name, dtype);
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const auto a = Prompt(12, vocab, 1);
   auto b = a;
   b.resize(7);
@@ -147,14 +147,14 @@ TEST_P(ForwardTest, SplitDecoderComputesWhatTheWholeGraphComputes) {
   Loaded whole = Load(name, dtype, whole_options);
   EXPECT_TRUE(split.runtime->has_kv_prefill()) << name;
   EXPECT_FALSE(whole.runtime->has_kv_prefill());
-  EXPECT_EQ(split.runtime->decoder_io().kv_layers.size(), whole.runtime->decoder_io().kv_layers.size());
-  EXPECT_EQ(split.runtime->decoder_io().logits.name, whole.runtime->decoder_io().logits.name);
+  EXPECT_EQ(DecoderIoOf(*split.runtime).kv_layers.size(), DecoderIoOf(*whole.runtime).kv_layers.size());
+  EXPECT_EQ(DecoderIoOf(*split.runtime).logits.name, DecoderIoOf(*whole.runtime).logits.name);
   // float16 logits of magnitude ~30 are 1/64 apart; the halves see other batch shapes than the
   // whole graph, so a few float16 steps of difference are expected there.
   // gqa's MatMulNBits use accuracy_level 4 (int8 activations): one row and many round differently.
   const float tolerance = dtype == "q4f16" || dtype == "fp16" || name == "gqa" ? 1.5e-1f : 2e-3f;
 
-  const int32_t vocab = static_cast<int32_t>(whole.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(whole.runtime->vocab_size());
   const auto ids = Prompt(23, vocab, 3);
   auto a = split.runtime->NewState();
   auto b = whole.runtime->NewState();
@@ -193,7 +193,7 @@ TEST_P(SplitRoundingTest, SplitDecoderRoundsLikeTheWholeGraph) {
   whole_options.kv_prefill = false;
   Loaded whole = Load(name, dtype, whole_options);
   ASSERT_TRUE(split.runtime->has_kv_prefill()) << name;
-  const int32_t vocab = static_cast<int32_t>(whole.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(whole.runtime->vocab_size());
   const auto ids = Prompt(14, vocab, 4);  // past the sliding window of the test packages
   auto a = split.runtime->NewState();
   auto b = whole.runtime->NewState();
@@ -229,7 +229,7 @@ INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
 
 TEST(Forward, KeepsSeveralRowsOfLogits) {
   Loaded l = Load("text-q4");
-  const int64_t vocab = l.runtime->decoder_io().vocab_size;
+  const int64_t vocab = l.runtime->vocab_size();
   const auto ids = Prompt(6, static_cast<int32_t>(vocab));
   auto s = l.runtime->NewState();
   auto logits = l.runtime->Forward(*s, ids, 3);
@@ -244,7 +244,7 @@ TEST(Forward, InterruptStopsALongPrefillAndKeepsTheState) {
   // What a server does when the client of a request in prefill leaves: another thread
   // interrupts the state; the Forward in flight throws kCancelled, the cache is as before.
   Loaded l = Load("text-q4");
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   const size_t n = std::min<size_t>(3500, l.runtime->max_context() - 8);
   auto s = l.runtime->NewState();
   const auto head = Prompt(4, vocab, 3);
@@ -284,7 +284,7 @@ TEST(Forward, GraphsWithoutLogitsToKeepPrefillInBoundedChunks) {
   RuntimeOptions one_call;
   one_call.prefill_chunk = 10000;
   Loaded whole = Load("no-logits-to-keep", "q4", one_call);
-  const auto ids = Prompt(300, static_cast<int32_t>(chunked.runtime->decoder_io().vocab_size));
+  const auto ids = Prompt(300, static_cast<int32_t>(chunked.runtime->vocab_size()));
   auto a = chunked.runtime->NewState();
   auto b = whole.runtime->NewState();
   auto lb = whole.runtime->Forward(*b, ids, 1);
@@ -298,7 +298,7 @@ TEST(Forward, KeptRowsMayCrossAChunkBoundary) {
   small.prefill_chunk = 4;
   Loaded l = Load("text-q4", "q4", small);
   Loaded ref = Load("text-q4");
-  const int64_t vocab = l.runtime->decoder_io().vocab_size;
+  const int64_t vocab = l.runtime->vocab_size();
   const auto ids = Prompt(10, static_cast<int32_t>(vocab));
   auto s = l.runtime->NewState();
   auto r = ref.runtime->NewState();
@@ -315,7 +315,7 @@ TEST(Forward, ContextLimitLeavesTheStateIntact) {
   Loaded l = Load("text-q4", "q4", options);
   EXPECT_EQ(l.runtime->max_context(), 8u);
   auto s = l.runtime->NewState();
-  const auto ids = Prompt(6, static_cast<int32_t>(l.runtime->decoder_io().vocab_size));
+  const auto ids = Prompt(6, static_cast<int32_t>(l.runtime->vocab_size()));
   l.runtime->Forward(*s, ids, 1);
   EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, ids, 1), ErrorKind::kLimit,
                       "context full: 6 cached + 6 new tokens exceed the context size of 8");
@@ -326,7 +326,7 @@ TEST(Forward, ContextLimitLeavesTheStateIntact) {
 TEST(Forward, RejectsBadIds) {
   Loaded l = Load("text-q4");
   auto s = l.runtime->NewState();
-  const int32_t vocab = static_cast<int32_t>(l.runtime->decoder_io().vocab_size);
+  const int32_t vocab = static_cast<int32_t>(l.runtime->vocab_size());
   std::vector<int32_t> ids = {2, vocab};
   EXPECT_GEMMA4_ERROR(l.runtime->Forward(*s, ids, 1), ErrorKind::kInvalidArgument,
                       "token id " + std::to_string(vocab) + " at position 1 is outside the vocabulary");
@@ -375,24 +375,6 @@ TEST(Devices, CudaWithoutAProviderIsAClearError) {
   }
   options.device = "tpu";
   EXPECT_GEMMA4_ERROR(Runtime(p, options), ErrorKind::kInvalidArgument, "unknown device 'tpu' (expected cpu or cuda)");
-}
-
-TEST(Describe, ReportsDiscoveryAndAMemoryPlan) {
-  // Every cache whole (kv_window_test.cpp checks the plan of caches trimmed to their window).
-  RuntimeOptions whole;
-  whole.kv_window = false;
-  Loaded l = Load("community", "q4", whole);
-  nlohmann::json j = DescribeModel(l.package, l.runtime.get(), 1000);
-  EXPECT_EQ(j["layout"], "community");
-  EXPECT_EQ(j["discovery"]["kv_layers"].size(), l.runtime->decoder_io().kv_layers.size());
-  EXPECT_EQ(j["discovery"]["kv_shared_layers"], l.package.config.num_kv_shared_layers);
-  EXPECT_EQ(j["discovery"]["split_prefill"], true);
-  const uint64_t per_token = l.runtime->decoder_io().KvBytesPerToken();
-  EXPECT_EQ(j["memory"]["kv_bytes_per_token"], per_token);
-  EXPECT_EQ(j["memory"]["decoder"]["kv_cache_bytes"], per_token * 1000);
-  EXPECT_EQ(j["memory"]["decoder"]["weight_bytes"], l.package.decoder.WeightBytes());
-  EXPECT_EQ(j["graphs"]["decoder"]["external_data"].size(), 1u);
-  EXPECT_EQ(j["files"]["chat_template"], "tokenizer_config.json#chat_template");
 }
 
 // Our int4 kernel (RuntimeOptions::kernels "gemma4") against ONNX Runtime's MatMulNBits on a

@@ -119,7 +119,7 @@ TEST(RequestQueue, ASlotWhoseRequestFailedStartsClean) {
   // The same prompt continued with an id outside the vocabulary: the request fails after the
   // slot matched (and kept) the cached prefix.
   std::vector<int32_t> bad = prompt;
-  bad.push_back(static_cast<int32_t>(model->runtime().decoder_io().vocab_size + 7));
+  bad.push_back(static_cast<int32_t>(model->vocab_size() + 7));
   auto failing = GreedyJob(bad, 4);
   queue.Submit(failing);
   failing->Wait();

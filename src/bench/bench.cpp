@@ -1,6 +1,6 @@
 // `gemma4 bench` measurements: the user-facing generation loop (Session::Generate, greedy) timed
 // from token ids in, repeated on a fresh cache, with the ONNX Runtime share read off the KV state.
-#include "gemma4/bench.h"
+#include "bench/bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,9 +10,9 @@
 #include <random>
 #include <string>
 
+#include "bench/memory_watch.h"
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
-#include "generate/memory_watch.h"
 
 namespace gemma4 {
 
@@ -124,7 +124,7 @@ BenchResult RunBench(const std::shared_ptr<const Model>& model, const BenchOptio
   if (options.repetitions < 1) throw Error(ErrorKind::kInvalidArgument, "bench: -r must be at least 1");
   if (options.gen_tokens < 1) throw Error(ErrorKind::kInvalidArgument, "bench: -n must be at least 1");
   const Runtime& runtime = model->runtime();
-  const int64_t vocab = runtime.decoder_io().vocab_size;
+  const int64_t vocab = runtime.vocab_size();
 
   BenchResult result;
   result.model = model->package().root.string();
@@ -227,7 +227,7 @@ VerifyBenchResult RunVerifyBench(const std::shared_ptr<const Model>& model, cons
     if (k == 0) throw Error(ErrorKind::kInvalidArgument, "bench: --verify K must be at least 1, got 0");
   }
   const Runtime& runtime = model->runtime();
-  const int64_t vocab = runtime.decoder_io().vocab_size;
+  const int64_t vocab = runtime.vocab_size();
 
   VerifyBenchResult result;
   result.model = model->package().root.string();

@@ -1,6 +1,6 @@
 // Pattern matching from each norm's last node (the Mul by the weight) back to its input, over the
 // node-level view; matched nodes are dropped and the weight Mul's field becomes the fused node.
-#include "package/onnx_norm_fusion.h"
+#include "runtime/onnx_norm_fusion.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,5 +1,5 @@
 // /proc/self/status parsing and the sampling thread behind MemoryWatch.
-#include "generate/memory_watch.h"
+#include "bench/memory_watch.h"
 
 #include <cstdlib>
 #include <fstream>

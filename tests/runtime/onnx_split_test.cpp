@@ -1,6 +1,6 @@
 // Splitting a decoder graph after its KV outputs, on the generated test packages and on
 // hand-written protobufs: what each half declares, and when a split is refused.
-#include "package/onnx_split.h"
+#include "runtime/onnx_split.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Liveness over a topologically sorted ONNX graph, then byte-level copies of the ModelProto that
 // keep each half's fields verbatim (nodes, initializers, declarations) and add only the
 // declarations of the tensors that cross the cut.
-#include "package/onnx_split.h"
+#include "runtime/onnx_split.h"
 
 #include <set>
 #include <string_view>

@@ -1,7 +1,7 @@
 // Finding the LM head from the graph, the edits that give a float head another implementation, and
 // the int8 re-quantization's arithmetic: which heads are taken, which near-misses are left alone
 // (with a reason a user can read), and what the edited graphs contain.
-#include "package/onnx_lm_head.h"
+#include "runtime/onnx_lm_head.h"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,8 @@
 
 #include "core/float16.h"
 #include "package/onnx_graph.h"
-#include "package/proto_graph.h"
 #include "package/proto_wire.h"
+#include "runtime/proto_graph.h"
 
 namespace gemma4 {
 namespace {

@@ -1,6 +1,6 @@
 // The load-time RMSNorm rewrite: which spellings it fuses, which near-misses it leaves alone, and
 // that on the generated packages every norm goes and nothing else changes.
-#include "package/onnx_norm_fusion.h"
+#include "runtime/onnx_norm_fusion.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include "gemma4/error.h"
 #include "package/onnx_graph.h"
 #include "package/proto_wire.h"
-#include "package/proto_graph.h"
+#include "runtime/proto_graph.h"
 #include "test_util.h"
 
 namespace gemma4 {

@@ -1,6 +1,6 @@
 // Walking back from the logits output to the head's MatMul over the node-level view, and the
 // re-emitted graphs: only the nodes an edit replaces are re-encoded, everything else is verbatim.
-#include "package/onnx_lm_head.h"
+#include "runtime/onnx_lm_head.h"
 
 #include <algorithm>
 #include <cmath>

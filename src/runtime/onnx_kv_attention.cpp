@@ -1,6 +1,6 @@
 // Consumers and producers of the cache tensors, read straight from the protobuf; the Identity
 // bypass re-encodes only the nodes it renames and keeps every other field verbatim.
-#include "package/onnx_kv_attention.h"
+#include "runtime/onnx_kv_attention.h"
 
 #include <map>
 #include <optional>

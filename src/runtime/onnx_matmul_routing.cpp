@@ -1,6 +1,6 @@
 // The MatMulNBits rewrite: nodes are re-emitted field by field with only op_type and domain
 // replaced, every other field (and every other message) copied verbatim.
-#include "package/onnx_matmul_routing.h"
+#include "runtime/onnx_matmul_routing.h"
 
 #include <map>
 #include <optional>

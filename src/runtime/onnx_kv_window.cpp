@@ -1,7 +1,7 @@
 // The sliding-window edit of onnx_kv_window.h: find what each cache's attention reads besides the
 // cache (masks, lengths), check it against config.json, and give the sliding layers' reads a copy
 // of the mask computation fed by kWindowMaskInput.
-#include "package/onnx_kv_window.h"
+#include "runtime/onnx_kv_window.h"
 
 #include <deque>
 #include <map>

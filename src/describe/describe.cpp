@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "runtime/discovered_io.h"
 #include "runtime/kv_state.h"
 #include "runtime/lm_head.h"
 
@@ -94,8 +95,8 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                   {"ort_nodes", runtime->ort_kernel_nodes()},
                   {"supported_isas", kernels.supported},
                   {"cpu_features", kernels.cpu_features}};
-  const EmbedIo& e = runtime->embed_io();
-  const DecoderIo& d = runtime->decoder_io();
+  const EmbedIo& e = EmbedIoOf(*runtime);
+  const DecoderIo& d = DecoderIoOf(*runtime);
   j["graphs"]["embed"]["inputs"] = SpecsJson(e.inputs);
   j["graphs"]["embed"]["outputs"] = SpecsJson(e.outputs);
   j["graphs"]["embed"]["device"] = runtime->options().embed_device;
