@@ -3,8 +3,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <deque>
 #include <optional>
 #include <functional>
 #include <memory>
@@ -96,10 +94,6 @@ struct GenerationResult {
 };
 
 class Session;
-class Sampler;
-class StreamingDecoder;
-class StopStringMatcher;
-class GrammarConstraint;
 
 // The token loop, one step at a time (onnxruntime-genai's Generator): the prompt is prefilled on
 // construction (reusing the session's cached prefix), then each GenerateNextToken() samples one
@@ -118,46 +112,25 @@ class Generator {
   Generator(const Generator&) = delete;
   Generator& operator=(const Generator&) = delete;
 
-  bool IsDone() const { return done_; }
+  bool IsDone() const;
   // Samples the next token; throws Error(kInvalidArgument) when IsDone(). Also updates text():
   // the clean UTF-8 this token released (held back while a character or a possible stop string
   // is incomplete), and marks the generator done on EOS, a stop string, the budget, the end of
   // the context, or cancellation (the `cancel` flag of the options).
   int32_t GenerateNextToken();
   // Text released by the last GenerateNextToken (or by Finish).
-  const std::string& text() const { return text_; }
+  const std::string& text() const;
   // Ends generation now (e.g. the caller's callback asked to stop): flushes held text into
   // text(), marks the generator done with `reason`.
   void Finish(StopReason reason);
   // The result so far; complete once IsDone().
-  const GenerationResult& result() const { return result_; }
+  const GenerationResult& result() const;
 
  private:
-  void Feed(int32_t token);
-  // Runs `token` and the drafted tokens after it in one decoder call and queues the accepted drafts
-  // and the model's own next token; falls back to Feed + Sample when nothing is drafted.
-  void Verify(int32_t token);
-  size_t DraftBudget() const;
-  void TrimCache();
-  void FlushHeldText();
-
-  Session& session_;
-  const Model& model_;
-  GenerateOptions options_;  // on_token is not used by the generator itself
-  std::unique_ptr<Sampler> sampler_;
-  std::unique_ptr<StreamingDecoder> detokenizer_;
-  std::unique_ptr<StopStringMatcher> stops_;
-  std::unique_ptr<GrammarConstraint> constraint_;  // with options.grammar
-  std::vector<int32_t> context_;  // prompt + generated, for penalties
-  std::vector<float> row_;        // the logits of the next position, copied (the sampler edits them)
-  std::optional<int32_t> pending_;  // sampled but not yet run through the decoder
-  bool speculate_ = false;          // a draft source is set and decoding is greedy
-  std::deque<int32_t> queued_;      // settled by a verifying call, not yet returned; the cache
-                                    // holds all of them but the last
-  std::string text_;
-  GenerationResult result_;
-  bool done_ = false;
-  std::chrono::steady_clock::time_point start_, first_token_;
+  // The loop's state (sampler, detokenizer, stop matcher, the logits row it samples from, queued
+  // drafts) lives in src/generate/generator.cpp.
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // One conversation: owns a KV cache and the tokens it holds. Not thread-safe; use one Session

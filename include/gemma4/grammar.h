@@ -69,12 +69,13 @@ class Grammar {
   // The GBNF text this grammar was parsed from (for FromJsonSchema: the generated grammar).
   const std::string& text() const;
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
-  explicit Grammar(std::unique_ptr<Impl> impl);
   ~Grammar();
 
  private:
+  // The compiled rules are the grammar module's own business (src/grammar/grammar_access.h).
+  friend struct GrammarAccess;
+  struct Impl;
+  explicit Grammar(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -90,12 +91,12 @@ class GrammarVocabulary {
   size_t vocab_size() const;
   size_t trie_nodes() const;
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
-  explicit GrammarVocabulary(std::unique_ptr<Impl> impl);
   ~GrammarVocabulary();
 
  private:
+  friend struct GrammarAccess;
+  struct Impl;
+  explicit GrammarVocabulary(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -62,11 +62,10 @@ class Tokenizer {
   std::optional<int32_t> pad_id() const;
   std::optional<int32_t> unk_id() const;
 
-  // Implementation detail, shared with StreamingDecoder.
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
 
  private:
+  friend struct TokenizerAccess;  // the loader in src/tokenizer/tokenizer.cpp builds the Impl
+  struct Impl;
   explicit Tokenizer(std::shared_ptr<const Impl> impl);
   // Immutable after load, so every const method is safe to call from many threads at once.
   std::shared_ptr<const Impl> impl_;

@@ -1,6 +1,9 @@
 // The step-wise token loop: prefill with prefix reuse, then sample / stop / stream one token per
 // call, running each sampled token through the decoder only when the next one is asked for.
 #include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
 
 #include "gemma4/error.h"
 #include "gemma4/generator.h"
@@ -35,7 +38,40 @@ std::string_view StopReasonName(StopReason reason) {
   return "unknown";
 }
 
-Generator::Generator(Session& session, std::span<const int32_t> prompt, const GenerateOptions& options)
+struct Generator::Impl {
+  Impl(Session& session, std::span<const int32_t> prompt, const GenerateOptions& options);
+  ~Impl();
+  int32_t GenerateNextToken();
+  void Finish(StopReason reason);
+
+  void Feed(int32_t token);
+  // Runs `token` and the drafted tokens after it in one decoder call and queues the accepted drafts
+  // and the model's own next token; falls back to Feed + Sample when nothing is drafted.
+  void Verify(int32_t token);
+  size_t DraftBudget() const;
+  void TrimCache();
+  void FlushHeldText();
+
+  Session& session_;
+  const Model& model_;
+  GenerateOptions options_;  // on_token is not used by the generator itself
+  std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<StreamingDecoder> detokenizer_;
+  std::unique_ptr<StopStringMatcher> stops_;
+  std::unique_ptr<GrammarConstraint> constraint_;  // with options.grammar
+  std::vector<int32_t> context_;  // prompt + generated, for penalties
+  std::vector<float> row_;        // the logits of the next position, copied (the sampler edits them)
+  std::optional<int32_t> pending_;  // sampled but not yet run through the decoder
+  bool speculate_ = false;          // a draft source is set and decoding is greedy
+  std::deque<int32_t> queued_;      // settled by a verifying call, not yet returned; the cache
+                                    // holds all of them but the last
+  std::string text_;
+  GenerationResult result_;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point start_, first_token_;
+};
+
+Generator::Impl::Impl(Session& session, std::span<const int32_t> prompt, const GenerateOptions& options)
     : session_(session), model_(session.model()), options_(options) {
   if (prompt.empty()) throw Error(ErrorKind::kInvalidArgument, "the prompt is empty (no tokens to start from)");
   const Runtime& runtime = model_.runtime();
@@ -76,7 +112,7 @@ Generator::Generator(Session& session, std::span<const int32_t> prompt, const Ge
   row_.assign(logits.begin(), logits.end());
 }
 
-Generator::~Generator() {
+Generator::Impl::~Impl() {
   // Dropped mid-answer: do not leave verified-but-unreturned drafts in the session's cache.
   try {
     TrimCache();
@@ -84,14 +120,14 @@ Generator::~Generator() {
   }
 }
 
-void Generator::Feed(int32_t token) {
+void Generator::Impl::Feed(int32_t token) {
   const int32_t next[] = {token};
   std::span<const float> logits = model_.runtime().Forward(session_.kv_state(), next, 1);
   ++result_.timings.decode_calls;
   std::copy(logits.begin(), logits.end(), row_.begin());
 }
 
-size_t Generator::DraftBudget() const {
+size_t Generator::Impl::DraftBudget() const {
   // The verifying call settles up to k + 1 tokens (the accepted drafts and the model's own next
   // one) and caches the pending token and the k drafts.
   size_t k = options_.draft_max;
@@ -104,7 +140,7 @@ size_t Generator::DraftBudget() const {
   return std::min(k, room > cached ? room - cached : 0);
 }
 
-void Generator::Verify(int32_t token) {
+void Generator::Impl::Verify(int32_t token) {
   const size_t budget = DraftBudget();
   std::vector<int32_t> drafts;
   if (budget > 0) drafts = options_.draft->Propose(context_, budget);
@@ -151,7 +187,7 @@ void Generator::Verify(int32_t token) {
   state.Truncate(cached + 1 + accepted);
 }
 
-void Generator::TrimCache() {
+void Generator::Impl::TrimCache() {
   // Without drafts the cache holds the prompt and every returned token but the last; restore that
   // when accepted drafts were queued but never returned (a stop rule fired first).
   const size_t keep = context_.size() - (result_.output_ids.empty() ? 0 : 1);
@@ -159,7 +195,7 @@ void Generator::TrimCache() {
   if (state.length() > keep) state.Truncate(keep);
 }
 
-int32_t Generator::GenerateNextToken() {
+int32_t Generator::Impl::GenerateNextToken() {
   if (done_) throw Error(ErrorKind::kInvalidArgument, "GenerateNextToken: generation is already done");
   text_.clear();
   if (queued_.empty()) {
@@ -237,7 +273,7 @@ int32_t Generator::GenerateNextToken() {
   return token;
 }
 
-void Generator::Finish(StopReason reason) {
+void Generator::Impl::Finish(StopReason reason) {
   text_.clear();
   if (done_) return;
   done_ = true;
@@ -252,7 +288,7 @@ void Generator::Finish(StopReason reason) {
   result_.timings.generated_tokens = result_.output_ids.size();
 }
 
-void Generator::FlushHeldText() {
+void Generator::Impl::FlushHeldText() {
   // Release what the detokenizer and the stop matcher still hold (an incomplete character at
   // the very end, or a prefix of a stop string that never completed).
   const StopStringMatcher::Result tail = stops_->Feed(detokenizer_->Flush());
@@ -262,5 +298,14 @@ void Generator::FlushHeldText() {
   text_ += rest;
   result_.text += rest;
 }
+
+Generator::Generator(Session& session, std::span<const int32_t> prompt, const GenerateOptions& options)
+    : impl_(std::make_unique<Impl>(session, prompt, options)) {}
+Generator::~Generator() = default;
+bool Generator::IsDone() const { return impl_->done_; }
+int32_t Generator::GenerateNextToken() { return impl_->GenerateNextToken(); }
+const std::string& Generator::text() const { return impl_->text_; }
+void Generator::Finish(StopReason reason) { impl_->Finish(reason); }
+const GenerationResult& Generator::result() const { return impl_->result_; }
 
 }  // namespace gemma4

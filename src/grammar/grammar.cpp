@@ -21,7 +21,7 @@ std::shared_ptr<const Grammar> Grammar::FromGbnf(std::string_view text, std::str
   auto impl = std::make_unique<Impl>();
   impl->compiled = grammar::ParseGbnf(text, source);
   impl->text = std::string(text);
-  return std::make_shared<const Grammar>(std::move(impl));
+  return std::shared_ptr<const Grammar>(new Grammar(std::move(impl)));  // the constructor is private
 }
 
 std::string JsonSchemaToGbnf(const json& schema, const Grammar::JsonSchemaOptions& options) {

@@ -7,13 +7,14 @@
 #include <limits>
 
 #include "gemma4/error.h"
+#include "grammar/grammar_access.h"
 #include "grammar/vocabulary.h"
 
 namespace gemma4::grammar {
 
 Matcher::Matcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const GrammarVocabulary> vocabulary)
-    : grammar_(std::move(grammar)), vocabulary_(std::move(vocabulary)), g_(grammar_->impl().compiled) {
-  const auto& v = vocabulary_->impl();
+    : grammar_(std::move(grammar)), vocabulary_(std::move(vocabulary)), g_(GrammarAccess::Of(*grammar_).compiled) {
+  const auto& v = GrammarAccess::Of(*vocabulary_);
   for (const TokenRef& ref : g_.tokens) {
     auto where = [&] { return g_.source + ":" + std::to_string(ref.pos.line) + ":" + std::to_string(ref.pos.column) + ": "; };
     if (ref.id >= 0) {
@@ -170,7 +171,7 @@ void Matcher::FillMask(std::vector<uint64_t>& allowed) {
 }
 
 void Matcher::ComputeMask(std::vector<uint64_t>& allowed) {
-  const auto& v = vocabulary_->impl();
+  const auto& v = GrammarAccess::Of(*vocabulary_);
   allowed.assign((v.vocab_size + 63) / 64, 0);
   auto allow = [&](int32_t id) { allowed[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); };
   const State& here = states_[static_cast<size_t>(current_)];
@@ -200,7 +201,7 @@ void Matcher::ComputeMask(std::vector<uint64_t>& allowed) {
 void Matcher::ApplyMask(std::span<float> logits) {
   std::vector<uint64_t> allowed;
   FillMask(allowed);
-  const size_t vocab = vocabulary_->impl().vocab_size;
+  const size_t vocab = GrammarAccess::Of(*vocabulary_).vocab_size;
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (size_t i = 0; i < logits.size(); ++i) {
     if (i >= vocab || !((allowed[i >> 6] >> (i & 63)) & 1)) logits[i] = kMasked;
@@ -208,7 +209,7 @@ void Matcher::ApplyMask(std::span<float> logits) {
 }
 
 void Matcher::Accept(int32_t token) {
-  const auto& v = vocabulary_->impl();
+  const auto& v = GrammarAccess::Of(*vocabulary_);
   if (token < 0 || static_cast<size_t>(token) >= v.vocab_size) {
     throw Error(ErrorKind::kInvalidArgument, "grammar: token " + std::to_string(token) + " is outside the vocabulary");
   }

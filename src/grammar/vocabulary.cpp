@@ -83,7 +83,7 @@ std::shared_ptr<const GrammarVocabulary> GrammarVocabulary::Build(const Tokenize
     prev = b;
   }
   close_to(0);
-  return std::make_shared<const GrammarVocabulary>(std::move(impl));
+  return std::shared_ptr<const GrammarVocabulary>(new GrammarVocabulary(std::move(impl)));  // private constructor
 }
 
 }  // namespace gemma4

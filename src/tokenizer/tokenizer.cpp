@@ -208,10 +208,15 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
+// The loader below names the private Impl through this friend of Tokenizer.
+struct TokenizerAccess {
+  using Impl = Tokenizer::Impl;
+};
+
 namespace {
 
-std::shared_ptr<Tokenizer::Impl> Build(const JsonDoc& doc) {
-  auto impl = std::make_shared<Tokenizer::Impl>();
+std::shared_ptr<TokenizerAccess::Impl> Build(const JsonDoc& doc) {
+  auto impl = std::make_shared<TokenizerAccess::Impl>();
   JsonView root = doc.root();
   if (!root.is_object()) root.Fail(std::string("expected an object, found ") + JsonTypeName(root.type()));
   if (auto v = root.Find("version"); v && !v->is_null() && v->AsString() != "1.0") {

@@ -12,6 +12,7 @@
 #include "gemma4/grammar.h"
 #include "gemma4/tokenizer.h"
 #include "grammar/matcher.h"
+#include "grammar/grammar_access.h"
 #include "grammar/vocabulary.h"
 
 namespace gemma4 {
@@ -97,7 +98,7 @@ std::string Walk(const std::shared_ptr<const Grammar>& g, uint32_t seed, bool* f
   grammar::Matcher m(g, Vocab());
   std::mt19937 rng(seed);
   std::string out;
-  const auto& v = Vocab()->impl();
+  const auto& v = GrammarAccess::Of(*Vocab());
   for (size_t step = 0; step < max_steps; ++step) {
     std::set<int32_t> allowed = Allowed(m);
     EXPECT_FALSE(allowed.empty()) << "no token allowed after: " << out;
