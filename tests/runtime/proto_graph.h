@@ -45,19 +45,24 @@ struct ProtoGraph {
     if (!domain.empty()) PutBytesField(n, 7, domain);
     PutBytesField(graph, 1, n);
   }
+  // A TensorProto's dims, data_type and name.
+  static std::string TensorHeader(const std::string& name, int32_t elem, const std::vector<int64_t>& dims) {
+    std::string t;
+    for (int64_t d : dims) {
+      onnx::wire::PutVarint(t, 1 << 3);
+      onnx::wire::PutVarint(t, static_cast<uint64_t>(d));
+    }
+    onnx::wire::PutVarint(t, 2 << 3);
+    onnx::wire::PutVarint(t, static_cast<uint64_t>(elem));
+    onnx::wire::PutBytesField(t, 8, name);
+    return t;
+  }
   // A float32 (elem 1), float16 (elem 10) or int64 (elem 7) tensor, raw little-endian data.
   static std::string Tensor(const std::string& name, int32_t elem, const std::vector<int64_t>& dims,
                             const std::vector<double>& values) {
     using onnx::wire::PutBytesField;
     using onnx::wire::PutVarint;
-    std::string t;
-    for (int64_t d : dims) {
-      PutVarint(t, 1 << 3);
-      PutVarint(t, static_cast<uint64_t>(d));
-    }
-    PutVarint(t, 2 << 3);
-    PutVarint(t, static_cast<uint64_t>(elem));
-    PutBytesField(t, 8, name);
+    std::string t = TensorHeader(name, elem, dims);
     std::string raw;
     for (double v : values) {
       if (elem == 7) {
@@ -83,14 +88,7 @@ struct ProtoGraph {
                            const std::string& location, uint64_t offset, uint64_t length) {
     using onnx::wire::PutBytesField;
     using onnx::wire::PutVarint;
-    std::string t;
-    for (int64_t d : dims) {
-      PutVarint(t, 1 << 3);
-      PutVarint(t, static_cast<uint64_t>(d));
-    }
-    PutVarint(t, 2 << 3);
-    PutVarint(t, static_cast<uint64_t>(elem));
-    PutBytesField(t, 8, name);
+    std::string t = TensorHeader(name, elem, dims);
     for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
              {"location", location}, {"offset", std::to_string(offset)}, {"length", std::to_string(length)}}) {
       std::string entry;
