@@ -132,9 +132,7 @@ INSTANTIATE_TEST_SUITE_P(Packages, KvWindowFormTest,
                                            Form{"kv-shared-alt", "q4"}, Form{"kv-shared-alt", "q4f16"},
                                            Form{"gqa", "q4"}, Form{"gqa", "q4f16"}),
                          [](const auto& info) {
-                           std::string name = std::string(info.param.package) + "_" + info.param.dtype;
-                           for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return name;
+                           return testing::ParamName(std::string(info.param.package) + "_" + info.param.dtype);
                          });
 
 TEST(KvWindow, TheWholeDecoderUnsplitComputesTheSame) {

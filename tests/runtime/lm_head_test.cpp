@@ -34,11 +34,7 @@ struct HeadCase {
   std::string note_part;  // in LmHeadInfo::note
 };
 
-std::string CaseName(const HeadCase& c) {
-  std::string name = c.package + "_" + c.dtype;
-  for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-  return name;
-}
+std::string CaseName(const HeadCase& c) { return testing::ParamName(c.package + "_" + c.dtype); }
 
 void PrintTo(const HeadCase& c, std::ostream* os) { *os << c.package << "/" << c.dtype; }
 

@@ -56,11 +56,7 @@ TEST_P(NormFusionRuntime, FusedLogitsMatchTheGraphAsWrittenAtEveryStep) {
 INSTANTIATE_TEST_SUITE_P(Generated, NormFusionRuntime,
                          ::testing::Values(Case{"gqa", "q4", 1e-1f}, Case{"gqa", "q4f16", 1e-1f},
                                            Case{"text-q4", "q4", 1e-3f}, Case{"text-q4f16", "q4f16", 1e-1f}),
-                         [](const auto& info) {
-                           std::string name = info.param.package + "_" + info.param.dtype;
-                           for (char& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-                           return name;
-                         });
+                         [](const auto& info) { return testing::ParamName(info.param.package + "_" + info.param.dtype); });
 
 }  // namespace
 }  // namespace gemma4

@@ -80,11 +80,7 @@ TEST_P(SplitTest, FirstHalfReturnsTheCacheAndTheBoundarySecondHalfTheLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Packages, SplitTest, ::testing::Values("text-q4", "no-logits-to-keep", "kv-shared-alt"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return testing::ParamName(info.param); });
 
 TEST(Split, SidecarsBehindSymlinksAreNamedByTheirRealFile) {
   // The Hugging Face cache layout: snapshots/REV/onnx/x.onnx_data -> ../../../blobs/HASH.

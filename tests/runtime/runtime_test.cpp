@@ -209,11 +209,7 @@ INSTANTIATE_TEST_SUITE_P(Packages, SplitRoundingTest,
                          ::testing::Values(std::make_pair("kv-shared-alt", "q4f16"), std::make_pair("community", "q4f16"),
                                            std::make_pair("no-logits-to-keep", "q4f16"), std::make_pair("text-q4", "q4"),
                                            std::make_pair("text-fp", "fp32")),
-                         [](const auto& info) {
-                           std::string n = info.param.first + "_" + info.param.second;
-                           for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return testing::ParamName(info.param.first + "_" + info.param.second); });
 
 INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
                          ::testing::Values(std::make_pair("text-q4", "q4"), std::make_pair("text-q4f16", "q4f16"),
@@ -221,11 +217,7 @@ INSTANTIATE_TEST_SUITE_P(Packages, ForwardTest,
                                            std::make_pair("kv-shared-alt", "q4f16"),
                                            std::make_pair("sidecar-split", "q4"), std::make_pair("text-fp", "fp32"),
                                            std::make_pair("gqa", "q4"), std::make_pair("gqa", "q4f16")),
-                         [](const auto& info) {
-                           std::string n = info.param.first + "_" + info.param.second;
-                           for (char& ch : n) if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return testing::ParamName(info.param.first + "_" + info.param.second); });
 
 TEST(Forward, KeepsSeveralRowsOfLogits) {
   Loaded l = Load("text-q4");
