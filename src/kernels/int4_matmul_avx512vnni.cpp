@@ -69,6 +69,7 @@ GEMMA4_AVX512_TARGET GEMMA4_ALWAYS_INLINE void QuadStep(const Int4Weights& w, co
   [[maybe_unused]] __m512i zero_points[NC];
 #pragma GCC unroll 8
   for (int j = 0; j < NC; ++j) {
+    PrefetchWeights<kHalf>(w, (n + j) * blocks + b);
     QuadCodes<kTail>(w.codes + ((n + j) * blocks + b) * 16, count, lo[j], hi[j]);
     wscale[j] = QuadScales<kHalf, kTail>(w.scales, (n + j) * blocks + b, count);
     if constexpr (kZeroPoints) zero_points[j] = QuadZeroPoints(w, n + j, b, count);
