@@ -130,7 +130,7 @@ struct Int4MatMulKernel {
     if (column_tasks > 1 && n_ * blocks * 16 * m >= kParallelBytes) {
       ctx.ParallelFor(columns, column_tasks, 0, &job);
     } else {
-      columns(&job, 0);
+      for (size_t task = 0; task < column_tasks; ++task) columns(&job, task);
     }
     if (half_) {
       uint16_t* dst = static_cast<uint16_t*>(y.GetTensorMutableRawData());

@@ -9,7 +9,10 @@
 #include <cstdlib>
 #include <random>
 
+#include "kernels/int4_matmul_op.h"
 #include "kernels/matmulnbits_graph.h"
+#include "kernels/op_domain.h"
+#include "runtime/onnx_matmul_routing.h"
 #include "gemma4/runtime.h"
 #include "runtime/ort.h"
 
@@ -205,6 +208,26 @@ std::vector<float> RunOrt(const Inputs& in) {
   return y;
 }
 
+// The same graph with its node routed to our operator, on an intra-op pool of `threads`.
+std::vector<float> RunOurOperator(const Inputs& in, int threads) {
+  const MatMulNBitsCase& c = in.graph;
+  const onnx::RoutedModel routed = onnx::RouteMatMulNBits(testing::MatMulNBitsModel(c), {kOpDomain, kOpF32, ""}, "test");
+  EXPECT_EQ(routed.routed, 1u);
+  GetOrtInfo();
+  Ort::SessionOptions so;
+  so.SetIntraOpNumThreads(threads);
+  AddInt4MatMulOps(so, DefaultIsa());
+  Ort::Session session(OrtEnv(threads), routed.model.data(), routed.model.size(), so);
+  Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const int64_t a_shape[] = {static_cast<int64_t>(c.m), static_cast<int64_t>(c.k)};
+  Ort::Value a = Ort::Value::CreateTensor<float>(cpu, const_cast<float*>(in.a.data()), in.a.size(), a_shape, 2);
+  const char* in_names[] = {"A"};
+  const char* out_names[] = {"Y"};
+  auto out = session.Run(Ort::RunOptions{nullptr}, in_names, &a, 1, out_names, 1);
+  const float* y = out[0].GetTensorData<float>();
+  return std::vector<float>(y, y + c.m * c.n);
+}
+
 std::vector<float> RunOurs(Isa isa, const Inputs& in, const QuantizedRows& q) {
   const MatMulNBitsCase& c = in.graph;
   std::vector<float> y(c.m * c.n, -1.0f);
@@ -266,6 +289,26 @@ TEST(Int4MatMul, EveryTargetIsNoWorseThanOnnxRuntime) {
         ASSERT_LE(std::fabs(static_cast<double>(ours[i]) - ort[i]), slack[i])
             << "output " << i << ": ours " << ours[i] << ", ONNX Runtime " << ort[i] << ", reference " << ref[i];
       }
+    }
+  }
+}
+
+TEST(Int4MatMulOp, ComputesEveryColumnOnOneThreadAndOnThePool) {
+  // Small nodes run their column tasks on the calling thread, large ones on the pool: both must
+  // cover every column (N well past one task of 64 columns, and not a multiple of it).
+  const Shape shapes[] = {{1, 200, 64}, {2, 130, 288}, {1, 1000, 1536}, {3, 300, 1536}};
+  uint32_t seed = 40;
+  for (const Shape& shape : shapes) {
+    const Inputs in = MakeInputs(shape, seed++);
+    QuantizedRows q;
+    QuantizeRows(in.a.data(), shape.m, shape.k, shape.k, q);
+    const std::vector<float> want = RunOurs(DefaultIsa(), in, q);
+    for (int threads : {1, 2}) {
+      const std::vector<float> got = RunOurOperator(in, threads);
+      ASSERT_EQ(got.size(), want.size());
+      size_t differing = 0;
+      for (size_t i = 0; i < got.size(); ++i) differing += std::memcmp(&got[i], &want[i], sizeof(float)) != 0;
+      EXPECT_EQ(differing, 0u) << Describe(shape) << " on " << threads << " threads";
     }
   }
 }
