@@ -95,8 +95,8 @@ void BM_Ort(benchmark::State& state) { Run(state, false); }
 void BM_Gemma4(benchmark::State& state) { Run(state, true); }
 
 void Shapes(benchmark::internal::Benchmark* b) {
-  const std::pair<int64_t, int64_t> kn[] = {{1536, 256}, {256, 1536}, {1536, 2048}, {1536, 6144}, {1536, 12288}, {1536, 262144},
-                                            {6144, 1536}, {12288, 1536}};
+  const std::pair<int64_t, int64_t> kn[] = {{1536, 256},  {256, 1536},  {1536, 2048}, {1536, 6144}, {1536, 12288},
+                                            {1536, 262144}, {6144, 1536}, {12288, 1536}};
   for (auto [k, n] : kn)
     for (int64_t m : {1, 2, 5, 8}) b->Args({k, n, m});
   b->ArgNames({"K", "N", "M"})->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -22,11 +22,6 @@ size_t Elements(const Ort::ConstValue& v) { return v.GetTensorTypeAndShapeInfo()
 
 // Columns per task: enough work per task to hide the pool's overhead, enough tasks to balance.
 constexpr size_t kColumnsPerTask = 64;
-// Below this much work (weight bytes times rows) one thread does it all: handing tasks to the
-// pool costs more than the second thread saves. The decoder has 94 such nodes (192 KiB of codes:
-// the per-layer input projections, the sliding layers' K and V); K=1536 -> N=256 took 30 us on
-// the pool and 20 us alone, ONNX Runtime's kernel 16-18 us (bench/int4_matmul_bench.cpp).
-constexpr size_t kParallelBytes = size_t{512} << 10;
 
 struct Int4MatMulKernel {
   Int4MatMulKernel(const OrtKernelInfo* info, bool half, Isa isa) : half_(half), isa_(isa) {
@@ -127,10 +122,10 @@ struct Int4MatMulKernel {
       const size_t end = std::min(j.self->n_, begin + kColumnsPerTask);
       MatMulInt4(j.self->isa_, *j.w, *j.rows, begin, end, j.out + begin, j.self->n_);
     };
-    if (column_tasks > 1 && n_ * blocks * 16 * m >= kParallelBytes) {
+    if (column_tasks > 1) {
       ctx.ParallelFor(columns, column_tasks, 0, &job);
     } else {
-      for (size_t task = 0; task < column_tasks; ++task) columns(&job, task);
+      columns(&job, 0);
     }
     if (half_) {
       uint16_t* dst = static_cast<uint16_t*>(y.GetTensorMutableRawData());

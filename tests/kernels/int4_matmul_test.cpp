@@ -183,13 +183,14 @@ std::vector<double> SummationSlack(const Inputs& in, const QuantizedRows& q) {
   return slack;
 }
 
-std::vector<float> RunOrt(const Inputs& in) {
+// Runs `model` (the case's graph, or its routed copy when `ours`) on an intra-op pool of `threads`.
+std::vector<float> RunSession(const std::string& model, const Inputs& in, int threads, bool ours) {
   const MatMulNBitsCase& c = in.graph;
-  const std::string model = testing::MatMulNBitsModel(c);
   GetOrtInfo();  // loads the API table the Ort:: wrappers use
   Ort::SessionOptions so;
-  so.SetIntraOpNumThreads(1);
-  Ort::Session session(OrtEnv(1), model.data(), model.size(), so);
+  so.SetIntraOpNumThreads(threads);
+  if (ours) AddInt4MatMulOps(so, DefaultIsa());
+  Ort::Session session(OrtEnv(threads), model.data(), model.size(), so);
   Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   const int64_t a_shape[] = {static_cast<int64_t>(c.m), static_cast<int64_t>(c.k)};
   Ort::Value a = c.half ? Ort::Value::CreateTensor(cpu, const_cast<uint16_t*>(in.a_half.data()), in.a_half.size() * 2, a_shape, 2,
@@ -208,24 +209,14 @@ std::vector<float> RunOrt(const Inputs& in) {
   return y;
 }
 
-// The same graph with its node routed to our operator, on an intra-op pool of `threads`.
+std::vector<float> RunOrt(const Inputs& in) { return RunSession(testing::MatMulNBitsModel(in.graph), in, 1, false); }
+
+// The same graph with its node routed to our operator (float32 cases).
 std::vector<float> RunOurOperator(const Inputs& in, int threads) {
-  const MatMulNBitsCase& c = in.graph;
-  const onnx::RoutedModel routed = onnx::RouteMatMulNBits(testing::MatMulNBitsModel(c), {kOpDomain, kOpF32, ""}, "test");
+  const onnx::RoutedModel routed =
+      onnx::RouteMatMulNBits(testing::MatMulNBitsModel(in.graph), {kOpDomain, kOpF32, ""}, "test");
   EXPECT_EQ(routed.routed, 1u);
-  GetOrtInfo();
-  Ort::SessionOptions so;
-  so.SetIntraOpNumThreads(threads);
-  AddInt4MatMulOps(so, DefaultIsa());
-  Ort::Session session(OrtEnv(threads), routed.model.data(), routed.model.size(), so);
-  Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-  const int64_t a_shape[] = {static_cast<int64_t>(c.m), static_cast<int64_t>(c.k)};
-  Ort::Value a = Ort::Value::CreateTensor<float>(cpu, const_cast<float*>(in.a.data()), in.a.size(), a_shape, 2);
-  const char* in_names[] = {"A"};
-  const char* out_names[] = {"Y"};
-  auto out = session.Run(Ort::RunOptions{nullptr}, in_names, &a, 1, out_names, 1);
-  const float* y = out[0].GetTensorData<float>();
-  return std::vector<float>(y, y + c.m * c.n);
+  return RunSession(routed.model, in, threads, true);
 }
 
 std::vector<float> RunOurs(Isa isa, const Inputs& in, const QuantizedRows& q) {
@@ -293,9 +284,9 @@ TEST(Int4MatMul, EveryTargetIsNoWorseThanOnnxRuntime) {
   }
 }
 
-TEST(Int4MatMulOp, ComputesEveryColumnOnOneThreadAndOnThePool) {
-  // Small nodes run their column tasks on the calling thread, large ones on the pool: both must
-  // cover every column (N well past one task of 64 columns, and not a multiple of it).
+TEST(Int4MatMulOp, ComputesEveryColumnOnOneThreadAndOnTwo) {
+  // The operator splits the columns into tasks of 64 for the pool: on one thread and on two, the
+  // tasks must cover every column (N well past one task, and not a multiple of it).
   const Shape shapes[] = {{1, 200, 64}, {2, 130, 288}, {1, 1000, 1536}, {3, 300, 1536}};
   uint32_t seed = 40;
   for (const Shape& shape : shapes) {
