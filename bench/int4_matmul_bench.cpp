@@ -18,7 +18,7 @@
 #include "gemma4/runtime.h"
 #include "kernels/int4_matmul_op.h"
 #include "kernels/matmulnbits_graph.h"
-#include "runtime/onnx_matmul_routing.h"
+#include "runtime/onnx_op_routing.h"
 #include "runtime/ort.h"
 
 namespace {

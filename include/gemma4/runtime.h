@@ -61,6 +61,12 @@ struct RuntimeOptions {
                                          // the weights in place; "ort" keeps ONNX Runtime's kernel everywhere
                                          // (the default until the greedy tokens match the references on every
                                          // test package, see docs/BENCHMARKS.md)
+  std::string attention = "ort";         // GroupQueryAttention on the CPU: "gemma4" runs decode steps (up to 8
+                                         // new positions after a past) on our decode attention kernel, which
+                                         // reads each cached row once for all the query heads that share it and
+                                         // only inside a sliding window; prompts stay on ONNX Runtime's operator.
+                                         // "ort" keeps ONNX Runtime's everywhere (the default until the greedy
+                                         // tokens match the references on every test package)
   bool kv_window = false;                // sliding-window layers keep only their window where the graph
                                          // allows it (onnx_kv_window.h); off: every cache keeps all.
                                          // Off by default for now: on graphs whose MatMulNBits quantize
@@ -123,6 +129,10 @@ class Runtime {
   // MatMulNBits nodes of the decoder's sessions on our int4 kernel and on ONNX Runtime's.
   size_t own_kernel_nodes() const;
   size_t ort_kernel_nodes() const;
+  // GroupQueryAttention nodes of the decoder's sessions on our decode attention kernel and left on
+  // ONNX Runtime's alone.
+  size_t own_attention_nodes() const;
+  size_t ort_attention_nodes() const;
 
   // Where the KV caches (and a split decoder's boundary tensors) live: host mappings, or the
   // decoder's CUDA memory ("cuda:0 (...)"), so that a step moves only new ids in and logits out.

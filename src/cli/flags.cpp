@@ -49,6 +49,10 @@ void AddModelFlags(CLI::App& app, ModelFlags& flags, bool model_required) {
                  "MatMulNBits kernel: ort (ONNX Runtime's) or gemma4 (ours, int4 x int8, weights read in place, float32 "
                  "graphs; GEMMA4_KERNEL_ISA=scalar|avx2|avxvnni|avx512vnni forces its CPU target)")
       ->check(CLI::IsMember({"gemma4", "ort"}))->envname("GEMMA4_KERNELS")->capture_default_str();
+  app.add_option("--attention", flags.runtime.attention,
+                 "GroupQueryAttention kernel for decode steps: ort (ONNX Runtime's) or gemma4 (ours: each cached row read "
+                 "once for all query heads, only inside a sliding window; prompts stay on ONNX Runtime's)")
+      ->check(CLI::IsMember({"gemma4", "ort"}))->envname("GEMMA4_ATTENTION")->capture_default_str();
   app.add_flag("--kv-window,!--no-kv-window", flags.runtime.kv_window,
                "Sliding-window layers keep only their window plus a rollback margin, where the graph allows it "
                "(default off: every layer keeps the whole history)");

@@ -50,6 +50,17 @@ void PrintText(const nlohmann::json& j) {
       std::printf("kernels  MatMulNBits: ONNX Runtime's (--kernels %s); CPU: %s\n", k["requested"].get<std::string>().c_str(),
                   k["cpu_features"].get<std::string>().c_str());
     }
+    if (k.contains("attention")) {
+      const auto& a = k["attention"];
+      if (a["kernel"] == "gemma4") {
+        std::printf("kernels  GroupQueryAttention: gemma4 decode attention on %llu nodes (prompts on ONNX Runtime's), "
+                    "ONNX Runtime's alone on %llu\n",
+                    a["own_nodes"].get<unsigned long long>(), a["ort_nodes"].get<unsigned long long>());
+      } else {
+        std::printf("kernels  GroupQueryAttention: ONNX Runtime's (--attention %s)\n",
+                    a["requested"].get<std::string>().c_str());
+      }
+    }
   }
   std::printf("package  %s\n", j["path"].get<std::string>().c_str());
   std::printf("layout   %s, dtype %s (available: %s)\n", j["layout"].get<std::string>().c_str(),

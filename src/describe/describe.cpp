@@ -95,6 +95,11 @@ nlohmann::json DescribeModel(const Package& p, const Runtime* runtime, size_t co
                   {"ort_nodes", runtime->ort_kernel_nodes()},
                   {"supported_isas", kernels.supported},
                   {"cpu_features", kernels.cpu_features}};
+  const bool own_attention = runtime->own_attention_nodes() > 0;
+  j["kernels"]["attention"] = {{"kernel", own_attention ? "gemma4" : "ort"},
+                               {"requested", runtime->options().attention},
+                               {"own_nodes", runtime->own_attention_nodes()},
+                               {"ort_nodes", runtime->ort_attention_nodes()}};
   const EmbedIo& e = EmbedIoOf(*runtime);
   const DecoderIo& d = DecoderIoOf(*runtime);
   j["graphs"]["embed"]["inputs"] = SpecsJson(e.inputs);

@@ -68,6 +68,14 @@ struct Runtime::Impl {
   DecoderIo decoder_io;
   size_t max_context = 0;
   size_t own_kernel_nodes = 0, ort_kernel_nodes = 0;  // MatMulNBits of the decoder sessions, by kernel
+  size_t own_attention_nodes = 0, ort_attention_nodes = 0;  // GroupQueryAttention, likewise
+  // The decoder sessions' extras: the LM head's, and where the attention routing counts go.
+  SessionExtras DecoderExtras(const SessionExtras& base) {
+    SessionExtras extras = base;
+    extras.own_attention = &own_attention_nodes;
+    extras.ort_attention = &ort_attention_nodes;
+    return extras;
+  }
   // From the graph at load: how each KV layer reads its cache, and the graph edited to allow
   // in-place updates (empty when no edit was needed or possible).
   onnx::KvAttentionPlan kv_plan;
@@ -325,13 +333,13 @@ bool Runtime::Impl::LoadSplit(const Package& package, const onnx::ModelSummary& 
   }
   Ort::Session first = CreateSessionFromBytes(split->first, package.decoder.onnx, split->data_folder, options.device,
                                               options, "_kv", own_kernel_nodes, ort_kernel_nodes,
-                                              SessionExtras{lm_head.extras.float_ops, nullptr});  // the head is in the second half
+                                              DecoderExtras(SessionExtras{lm_head.extras.float_ops, nullptr}));  // the head is in the second half
   std::vector<TensorSpec> first_inputs = ReadSpecs(first, true), first_outputs = ReadSpecs(first, false);
   std::map<std::string, int32_t> types;
   for (const auto& spec : first_outputs) types[spec.name] = static_cast<int32_t>(ToOrtType(spec.type));
   Ort::Session second = CreateSessionFromBytes(split->Second(types), package.decoder.onnx, split->data_folder,
                                                options.device, options, "_head", own_kernel_nodes, ort_kernel_nodes,
-                                               lm_head.extras);
+                                               DecoderExtras(lm_head.extras));
 
   // Declared as the whole graph would: its inputs, then logits (and any other output of the
   // head) and the present pairs; the boundary is an implementation detail.
@@ -491,12 +499,13 @@ Runtime::Runtime(const Package& package, const RuntimeOptions& options)
     // as ONNX Runtime does for the file itself.
     // Our kernels need the graph's bytes to reroute its MatMulNBits: the file is read when no
     // edit did (its weights stay in the sidecars, which ONNX Runtime maps).
-    Ort::Session whole = m.kv_plan.model.empty() && !UsesOwnKernels(options.device, options)
+    Ort::Session whole = m.kv_plan.model.empty() && !UsesOwnKernels(options.device, options) &&
+                                 !UsesOwnAttention(options.device, options)
                              ? CreateSession(package.decoder.onnx, options.device, options)
                              : CreateSessionFromBytes(m.kv_plan.model.empty() ? ReadTextFile(package.decoder.onnx) : m.kv_plan.model,
                                                       package.decoder.onnx, package.decoder.onnx.parent_path(),
                                                       options.device, options, "", m.own_kernel_nodes, m.ort_kernel_nodes,
-                                                      m.lm_head.extras);
+                                                      m.DecoderExtras(m.lm_head.extras));
     m.decoder_io = DiscoverDecoderIo(whole, m.decoder_name);
     m.AssignCacheUpdates();
     std::vector<std::string> outputs = PresentNames(m.decoder_io);
@@ -526,6 +535,8 @@ size_t Runtime::max_context() const { return impl_->max_context; }
 size_t Runtime::vocab_size() const { return static_cast<size_t>(impl_->decoder_io.vocab_size); }
 size_t Runtime::own_kernel_nodes() const { return impl_->own_kernel_nodes; }
 size_t Runtime::ort_kernel_nodes() const { return impl_->ort_kernel_nodes; }
+size_t Runtime::own_attention_nodes() const { return impl_->own_attention_nodes; }
+size_t Runtime::ort_attention_nodes() const { return impl_->ort_attention_nodes; }
 bool Runtime::has_kv_prefill() const { return static_cast<bool>(impl_->head.session); }
 size_t Runtime::rms_norms_fused() const { return impl_->rms_norms_fused; }
 std::string Runtime::kv_memory() const { return impl_->kv_device.device->description(); }

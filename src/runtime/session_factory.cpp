@@ -7,9 +7,10 @@
 
 #include "gemma4/error.h"
 #include "gemma4/log.h"
+#include "kernels/decode_attention_op.h"
 #include "kernels/float_matmul_op.h"
 #include "kernels/int4_matmul_op.h"
-#include "runtime/onnx_matmul_routing.h"
+#include "runtime/onnx_op_routing.h"
 
 namespace gemma4 {
 
@@ -77,6 +78,13 @@ bool UsesOwnKernels(const std::string& device, const RuntimeOptions& options) {
     throw Error(ErrorKind::kInvalidArgument, "kernels must be gemma4 or ort, got '" + options.kernels + "'");
   }
   return device == "cpu" && options.kernels == "gemma4";
+}
+
+bool UsesOwnAttention(const std::string& device, const RuntimeOptions& options) {
+  if (options.attention != "gemma4" && options.attention != "ort") {
+    throw Error(ErrorKind::kInvalidArgument, "attention must be gemma4 or ort, got '" + options.attention + "'");
+  }
+  return device == "cpu" && options.attention == "gemma4";
 }
 
 namespace {
@@ -152,12 +160,30 @@ Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesys
       so.AddExternalInitializers(held_names, held_values);
     }
     Log(LogLevel::kDebug, "creating session for part " + part + " of " + onnx.string() + " on " + device);
+    // The bytes ONNX Runtime gets: `bytes`, or `edited` once a routing below moved a node.
+    std::string edited;
+    const std::string* model = &bytes;
+    if (UsesOwnAttention(device, options)) {
+      kernels::AddDecodeAttentionOps(so, kernels::DefaultIsa());
+      onnx::RoutedModel routed = onnx::RouteGroupQueryAttention(
+          bytes, {kernels::kAttentionOpDomain, kernels::kAttentionOpF32, kernels::kAttentionOpF16},
+          onnx.string() + " (part " + part + ")");
+      Log(LogLevel::kDebug, onnx.string() + " (part " + part + "): " + std::to_string(routed.routed) +
+                                " GroupQueryAttention on gemma4's decode attention kernel, " +
+                                std::to_string(routed.kept) + " on ONNX Runtime's alone");
+      if (extras.own_attention) *extras.own_attention += routed.routed;
+      if (extras.ort_attention) *extras.ort_attention += routed.kept;
+      if (routed.routed > 0) {
+        edited = std::move(routed.model);
+        model = &edited;
+      }
+    }
     if (UsesOwnKernels(device, options)) {
       // Float16 graphs stay on ONNX Runtime's kernel: ours matches its MatMulNBits node for node
       // (tests/kernels), but on the q4f16 test packages the greedy tokens then part from the
       // references' (tests/generate parity suites), and that is not understood yet.
       const onnx::RoutedModel routed = onnx::RouteMatMulNBits(
-          bytes, {kernels::kOpDomain, kernels::kOpF32, ""}, onnx.string() + " (part " + part + ")");
+          *model, {kernels::kOpDomain, kernels::kOpF32, ""}, onnx.string() + " (part " + part + ")");
       Log(LogLevel::kDebug, onnx.string() + " (part " + part + "): " + std::to_string(routed.routed) +
                                 " MatMulNBits on gemma4's int4 kernel (" + kernels::IsaName(kernels::DefaultIsa()) +
                                 "), " + std::to_string(routed.kept) + " on ONNX Runtime's");
@@ -165,7 +191,7 @@ Ort::Session CreateSessionFromBytes(const std::string& bytes, const std::filesys
       ort += routed.kept;
       if (routed.routed > 0) return Ort::Session(OrtEnv(), routed.model.data(), routed.model.size(), so);
     }
-    return Ort::Session(OrtEnv(), bytes.data(), bytes.size(), so);
+    return Ort::Session(OrtEnv(), model->data(), model->size(), so);
   } catch (const Ort::Exception& e) {
     throw Error(ErrorKind::kRuntime, onnx.string() + " (part " + part + "): ONNX Runtime could not load the graph: " + e.what());
   }

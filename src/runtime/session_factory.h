@@ -33,7 +33,15 @@ struct HeldInitializers {
 struct SessionExtras {
   bool float_ops = false;
   const HeldInitializers* initializers = nullptr;
+  // Where to add the GroupQueryAttention nodes put on our decode attention kernel and those left
+  // on ONNX Runtime's (RuntimeOptions::attention); null: not counted.
+  size_t* own_attention = nullptr;
+  size_t* ort_attention = nullptr;
 };
+
+// Whether sessions on `device` run GroupQueryAttention's decode steps on our kernel
+// (RuntimeOptions::attention "gemma4" on the CPU); throws Error(kInvalidArgument) on an unknown value.
+bool UsesOwnAttention(const std::string& device, const RuntimeOptions& options);
 
 // Creates a session for `onnx` on `device` ("cpu" or "cuda"). Errors from ONNX Runtime come back
 // as gemma4::Error naming the file.

@@ -12,7 +12,7 @@
 #include "kernels/int4_matmul_op.h"
 #include "kernels/matmulnbits_graph.h"
 #include "kernels/op_domain.h"
-#include "runtime/onnx_matmul_routing.h"
+#include "runtime/onnx_op_routing.h"
 #include "gemma4/runtime.h"
 #include "runtime/ort.h"
 

@@ -1,5 +1,5 @@
 // Which MatMulNBits nodes RouteMatMulNBits moves, and that everything else survives verbatim.
-#include "runtime/onnx_matmul_routing.h"
+#include "runtime/onnx_op_routing.h"
 
 #include <gtest/gtest.h>
 
